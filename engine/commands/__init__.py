@@ -1,0 +1,8 @@
+"""Provides the command modules of ``relaylab``; each adds its subcommands to the parser."""
+
+from __future__ import annotations
+
+from engine.commands import content
+
+COMMAND_MODULES = [content]
+"""Modules with a ``register(subparsers)`` function, in help order."""

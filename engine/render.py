@@ -1,0 +1,121 @@
+"""Provides the one render path for instructor Markdown: sandboxed Jinja2, then markdown-it-py.
+
+Instructor files are untrusted input. Templates render in Jinja2's ``SandboxedEnvironment`` with
+``StrictUndefined`` (an unknown variable is an error with its location), with no loader (so no
+``include``, ``import`` or file access) and a cap on output size. Markdown is parsed with raw HTML
+off and tables on. In-course links use the ``lesson:<id>`` and ``glossary:<id>`` schemes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
+from markdown_it import MarkdownIt
+
+__all__ = ["InternalLink", "RenderError", "internal_links", "md_parser", "render_markdown"]
+
+MAX_OUTPUT = 512 * 1024
+"""Rendered text larger than this is refused (a lesson is a few KB)."""
+
+
+class RenderError(Exception):
+    """A template that cannot render; ``line`` is relative to the template's first line (1-based)."""
+
+    def __init__(self, message: str, line: int | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+def _environment() -> SandboxedEnvironment:
+    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    env.globals.clear()  # no range(), dict(), lipsum() etc. beyond what the template is given
+    return env
+
+
+_ENV = _environment()
+
+
+def render_markdown(source: str, variables: Mapping[str, Any]) -> str:
+    """Render the Jinja2 variables of a Markdown body in the sandbox.
+
+    Args:
+        source: the Markdown text with ``{{ tenant.* }}`` variables.
+        variables: the template context, e.g. ``{"tenant": scenario.template_vars()}``.
+
+    Returns:
+        The rendered Markdown.
+
+    Raises:
+        RenderError: for syntax errors, unknown variables and sandbox violations, with a line.
+    """
+    if "{" not in source:
+        return source
+    try:
+        template = _ENV.from_string(source)
+        text = template.render(**variables)
+    except TemplateSyntaxError as exc:
+        raise RenderError(f"template syntax error: {exc.message}", exc.lineno) from None
+    except UndefinedError as exc:
+        raise RenderError(f"unknown template variable: {exc.message}", _line_of(exc, source)) from None
+    except SecurityError as exc:
+        raise RenderError(f"not allowed in a template: {exc}", _line_of(exc, source)) from None
+    except TemplateError as exc:
+        raise RenderError(f"template error: {exc}", _line_of(exc, source)) from None
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError, RecursionError) as exc:
+        raise RenderError(f"template error: {exc}", _line_of(exc, source)) from None
+    if len(text) > MAX_OUTPUT:
+        raise RenderError(f"rendered text is larger than {MAX_OUTPUT // 1024} KB", 1)
+    return text
+
+
+def _line_of(exc: BaseException, source: str) -> int | None:
+    """Find the template line an exception was raised on, from Jinja's rewritten traceback."""
+    tb = exc.__traceback__
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    if line is None and isinstance(exc, UndefinedError):
+        # Fall back to the first line that uses the missing name.
+        name = str(exc.message or "").split("'")[-2] if "'" in str(exc.message) else ""
+        for number, text in enumerate(source.splitlines(), start=1):
+            if name and name in text and "{" in text:
+                return number
+    return line
+
+
+def md_parser() -> MarkdownIt:
+    """Return a Markdown parser for course text: CommonMark, tables and strikethrough, no raw HTML."""
+    return MarkdownIt("commonmark", {"html": False, "linkify": False}).enable(["table", "strikethrough"])
+
+
+@dataclass(frozen=True)
+class InternalLink:
+    """A ``lesson:`` or ``glossary:`` link found in Markdown."""
+
+    scheme: str
+    target: str
+    line: int
+    """1-based line in the Markdown text."""
+
+
+def internal_links(markdown: str) -> Iterator[InternalLink]:
+    """Yield every ``lesson:<id>`` and ``glossary:<id>`` link with its line."""
+    tokens = md_parser().parse(markdown)
+    for token in tokens:
+        if token.type != "inline" or not token.children:
+            continue
+        line = (token.map[0] + 1) if token.map else 1
+        for child in token.children:
+            if child.type == "link_open":
+                href = str(child.attrGet("href") or "")
+                scheme, sep, target = href.partition(":")
+                if sep and scheme in ("lesson", "glossary"):
+                    yield InternalLink(scheme, target, line)

@@ -1,0 +1,1 @@
+"""Provides the simulated devices: profiles (what a device can do) and the runner."""
