@@ -17,7 +17,7 @@ Layout of a course folder::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,7 +29,7 @@ from engine.models.assessment import Assessment
 from engine.models.course import Course, Coverage, Glossary
 from engine.models.lab import Lab
 from engine.models.lesson import Lesson
-from engine.models.question import Question, QuestionSet
+from engine.models.question import Question, QuestionItem, QuestionSet
 from engine.problems import Problem, Problems, did_you_mean
 from engine.render import RenderError, internal_links, render_markdown
 from engine.validation import validate_doc
@@ -89,6 +89,10 @@ class _Loader:
         self.root = root
         self.problems = Problems()
         self.docs: dict[str, YamlDoc] = {}
+        self.broken_files: set[str] = set()
+        """Stems of files that did not validate: references to them are not reported again."""
+        self.broken_ids: set[str] = set()
+        """Ids of items that did not validate."""
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -107,11 +111,18 @@ class _Loader:
     def model(self, model: type[M], file: Path) -> tuple[M | None, YamlDoc | None]:
         doc = self.read(file)
         if doc is None:
+            self.broken_files.add(file.parent.name if file.name == "lab.yaml" else file.stem)
             return None, None
         if not isinstance(doc.data, dict):
             self.problems.add(doc.path, f"expected a mapping of keys to values at the top level; got {type(doc.data).__name__}", 1, 1, doc.text)
+            self.broken_files.add(file.stem)
             return None, doc
-        return validate_doc(model, doc, self.problems), doc
+        result = validate_doc(model, doc, self.problems)
+        if result is None:
+            self.broken_files.add(file.parent.name if file.name == "lab.yaml" else file.stem)
+            if isinstance(doc.data.get("id"), str):
+                self.broken_ids.add(doc.data["id"])
+        return result, doc
 
     def at(self, origin: Origin, message: str, *, key: bool = False) -> None:
         doc = self.docs.get(origin.file)
@@ -158,11 +169,7 @@ class _Loader:
         sets: dict[str, QuestionSet] = {}
         self.check_stray("questions", {".yaml"})
         for file in self.files("questions", "*.yaml"):
-            qset, doc = self.model(QuestionSet, file)
-            if qset and doc:
-                sets[file.stem] = qset
-                for i, q in enumerate(qset.questions):
-                    register("question", q.id, Origin(doc.path, ("questions", i)), questions, q)
+            self.load_question_set(file, sets, questions, register)
 
         tenants: dict[str, TenantScenario] = {}
         self.check_stray("tenants", {".yaml"})
@@ -211,6 +218,40 @@ class _Loader:
         self.cross_check(tree, course_doc)
         return tree
 
+    def load_question_set(self, file: Path, sets: dict[str, QuestionSet], questions: dict[str, Question],
+                          register: Callable[..., None]) -> None:
+        """Validate a question file question by question, so one bad item hides no other."""
+        doc = self.read(file)
+        if doc is None:
+            self.broken_files.add(file.stem)
+            return
+        data = doc.data
+        if not isinstance(data, dict):
+            self.problems.add(doc.path, "expected a mapping with 'title' and 'questions'", 1, 1, doc.text)
+            return
+        items = data.get("questions")
+        header = {k: v for k, v in data.items() if k != "questions"}
+        header["questions"] = [{"kind": "free", "id": "xx", "level": "L1", "prompt": "x", "explanation": "x",
+                                "model_answer": "x", "key_points": [{"point": "x", "any_of": ["x"]}]}]
+        if validate_doc(QuestionSet, doc, self.problems, data=header) is None:
+            return
+        if not isinstance(items, list) or not items:
+            mark = doc.locate(("questions",), prefer_key=True)
+            self.problems.add(doc.path, "expected 'questions': a list of at least one question",
+                              mark.line if mark else 1, mark.col if mark else 1, doc.text)
+            return
+        good: list[Question] = []
+        for i, item in enumerate(items):
+            validated = validate_doc(QuestionItem, doc, self.problems, data=item, base=("questions", i))
+            if validated is None:
+                if isinstance(item, dict) and isinstance(item.get("id"), str):
+                    self.broken_ids.add(item["id"])
+                continue
+            good.append(validated.root)
+            register("question", validated.root.id, Origin(doc.path, ("questions", i)), questions, validated.root)
+        if good:
+            sets[file.stem] = QuestionSet(title=data.get("title", file.stem), questions=good)
+
     def check_stray(self, folder: str, allowed: set[str]) -> None:
         base = self.root / folder
         if not base.is_dir():
@@ -224,11 +265,12 @@ class _Loader:
 
     # -- cross references -------------------------------------------------------------------
 
-    def ref(self, origin: Origin, kind: str, value: str, known: Iterable[str]) -> bool:
-        known = list(known)
+    def ref(self, origin: Origin, kind: str, value: str, known: Collection[str]) -> bool:
         if value in known:
             return True
-        self.at(origin, f"unknown {kind} id {value!r}.{did_you_mean(value, known)}")
+        if value in self.broken_ids or value in self.broken_files:
+            return False  # the item itself failed to validate and was reported there
+        self.at(origin, f"unknown {kind} id {value!r}.{did_you_mean(value, list(known))}")
         return False
 
     def cross_check(self, tree: CourseTree, course_doc: YamlDoc) -> None:

@@ -8,9 +8,11 @@ off and tables on. In-course links use the ``lesson:<id>`` and ``glossary:<id>``
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+
 
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError
 from jinja2.exceptions import SecurityError
@@ -56,6 +58,9 @@ def render_markdown(source: str, variables: Mapping[str, Any]) -> str:
     """
     if "{" not in source:
         return source
+    fast = _render_simple(source, variables)
+    if fast is not None:
+        return fast
     try:
         template = _ENV.from_string(source)
         text = template.render(**variables)
@@ -72,6 +77,48 @@ def render_markdown(source: str, variables: Mapping[str, Any]) -> str:
     if len(text) > MAX_OUTPUT:
         raise RenderError(f"rendered text is larger than {MAX_OUTPUT // 1024} KB", 1)
     return text
+
+
+_VAR = re.compile(r"\{\{\s*(?P<expr>[A-Za-z][\w]*(?:\.[A-Za-z][\w]*|\[\s*'[^'\\]*'\s*\]|\[\s*\"[^\"\\]*\"\s*\])*)\s*\}\}")
+_PART = re.compile(r"\.(?P<attr>[A-Za-z][\w]*)|\[\s*(?:'(?P<sq>[^']*)'|\"(?P<dq>[^\"]*)\")\s*\]")
+
+
+def _lookup(expr: str, variables: Mapping[str, Any]) -> tuple[bool, Any]:
+    """Resolve ``name``, ``a.b`` and ``a['b']`` over plain dicts; (False, None) when not found."""
+    head = re.match(r"[A-Za-z][\w]*", expr)
+    assert head is not None
+    value: Any = variables
+    keys = [head.group(0)] + [m.group("attr") or m.group("sq") or m.group("dq") or "" for m in _PART.finditer(expr, head.end())]
+    for key in keys:
+        if not isinstance(value, Mapping) or key.startswith("_") or key not in value:
+            return False, None
+        value = value[key]
+    return True, value
+
+
+def _render_simple(source: str, variables: Mapping[str, Any]) -> str | None:
+    """Render text whose only template syntax is plain ``{{ a.b['c'] }}`` lookups, without Jinja.
+
+    Anything else (tags, comments, filters, unknown names, underscores) returns None and takes the
+    full sandboxed path, which also produces the located error messages.
+    """
+    if "{%" in source or "{#" in source:
+        return None
+    out: list[str] = []
+    last = 0
+    for match in _VAR.finditer(source):
+        ok, value = _lookup(match.group("expr"), variables)
+        if not ok or not isinstance(value, str | int | float) or isinstance(value, bool):
+            return None
+        out.append(source[last:match.start()])
+        out.append(str(value))
+        last = match.end()
+    rest = source[last:]
+    if "{{" in rest or "}}" in rest:
+        return None
+    out.append(rest)
+    text = "".join(out)
+    return text if len(text) <= MAX_OUTPUT else None
 
 
 def _line_of(exc: BaseException, source: str) -> int | None:
@@ -106,9 +153,17 @@ class InternalLink:
     """1-based line in the Markdown text."""
 
 
+_LINK_PARSER: MarkdownIt | None = None
+
+
 def internal_links(markdown: str) -> Iterator[InternalLink]:
     """Yield every ``lesson:<id>`` and ``glossary:<id>`` link with its line."""
-    tokens = md_parser().parse(markdown)
+    global _LINK_PARSER
+    if "](lesson:" not in markdown and "](glossary:" not in markdown:
+        return
+    if _LINK_PARSER is None:
+        _LINK_PARSER = md_parser()
+    tokens = _LINK_PARSER.parse(markdown)
     for token in tokens:
         if token.type != "inline" or not token.children:
             continue

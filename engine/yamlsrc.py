@@ -37,6 +37,7 @@ MAX_NODES = 200_000
 """Upper bound on constructed values, which stops alias ("billion laughs") expansion."""
 
 Path_ = tuple[str | int, ...]
+_STR_TAG = "tag:yaml.org,2002:str"
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,8 @@ class _Builder:
         if isinstance(node, ScalarNode):
             if node.style in ("|", ">"):
                 self.doc.block_starts[path] = node.start_mark.line + 2
+            if node.tag == _STR_TAG:
+                return node.value
             try:
                 return self.constructor.construct_object(node, deep=True)
             except (ConstructorError, ValueError, OverflowError) as exc:

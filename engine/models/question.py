@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, RootModel, model_validator
 
 from engine.models._base import ContentModel, Id, Level, NonEmptyStr
 from grading.questions import short_answer_matches
@@ -24,6 +24,7 @@ __all__ = [
     "Option",
     "Ordering",
     "Question",
+    "QuestionItem",
     "QuestionSet",
     "ShortAnswer",
     "SingleChoice",
@@ -215,3 +216,9 @@ class QuestionSet(ContentModel):
     """What the set covers."""
     questions: list[Question] = Field(min_length=1)
     """The questions."""
+
+
+class QuestionItem(RootModel[Question]):
+    """One question validated on its own (so one bad question does not hide the others)."""
+
+    model_config = {"frozen": True}

@@ -1,0 +1,1 @@
+"""Provides relaylab's benchmarks. Run ``make bench`` or ``python -m benchmarks [NAME ...]``."""
