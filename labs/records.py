@@ -8,7 +8,7 @@ the claims of a token (never the token) are kept.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 
 __all__ = [
@@ -217,15 +217,24 @@ class AuditEntry:
 T = TypeVar("T")
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def record_to_json(obj: Any) -> Any:
     """Return the JSON-ready form of a record (dataclasses become mappings, tuples lists)."""
-    if is_dataclass(obj) and not isinstance(obj, type):
-        return {k: record_to_json(v) for k, v in asdict(obj).items()}
-    if isinstance(obj, (list, tuple)):
+    if obj is None or isinstance(obj, str | int | float | bool):
+        return obj
+    cls = type(obj)
+    names = _FIELD_NAMES.get(cls)
+    if names is None and is_dataclass(obj) and not isinstance(obj, type):
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(obj))
+    if names is not None:
+        return {k: record_to_json(getattr(obj, k)) for k in names}
+    if isinstance(obj, list | tuple):
         return [record_to_json(v) for v in obj]
     if isinstance(obj, Mapping):
         return {str(k): record_to_json(v) for k, v in obj.items()}
-    return obj
+    return str(obj)
 
 
 _HINTS: dict[type, dict[str, Any]] = {}

@@ -1,0 +1,1 @@
+"""Provides Exchange Online and Microsoft Entra behaviour as pure functions: (tenant state, facts) -> decision."""
