@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.commands import content
+from engine.commands import content, tenant
 
-COMMAND_MODULES = [content]
+COMMAND_MODULES = [content, tenant]
 """Modules with a ``register(subparsers)`` function, in help order."""

@@ -188,7 +188,7 @@ def submission_mail(state: TenantScenario, conn: ConnFacts, concurrent: int) -> 
     Args:
         state: the tenant.
         conn: connection facts (TLS, authentication).
-        concurrent: authenticated sessions of the same mailbox open now, this one included.
+        concurrent: this session's position among the mailbox's open authenticated sessions (1 = oldest).
     """
     if not conn.tls:
         return R.STARTTLS_REQUIRED
