@@ -161,6 +161,8 @@ class SessionRecord:
     close: str
     """quit, client-closed, timeout, server (421), blocked (firewall), tls-failed, error."""
     firewall_blocked: bool = False
+    port: int = 0
+    """The real port the client dialled (25, 587, 465), as the endpoint table maps it."""
     version: int = RECORD_VERSION
 
 

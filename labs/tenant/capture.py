@@ -74,18 +74,19 @@ class SessionCapture:
 
     __slots__ = (
         "_auth", "_emit", "_lines", "_mono", "_txn", "_txns", "close_reason", "ehlo", "endpoint",
-        "firewall_blocked", "id", "listen", "peer", "public_ip", "run_id", "site", "source_ip", "started",
+        "firewall_blocked", "id", "listen", "port", "peer", "public_ip", "run_id", "site", "source_ip", "started",
         "tenant", "tls",
     )
 
     def __init__(self, *, session_id: str, run_id: str, tenant: str, endpoint: str, listen: str, peer: str,
                  source_ip: str, public_ip: str, site: str | None, started: datetime,
-                 emit: Callable[[CaptureEvent], None] | None) -> None:
+                 emit: Callable[[CaptureEvent], None] | None, port: int = 0) -> None:
         self.id = session_id
         self.run_id = run_id
         self.tenant = tenant
         self.endpoint = endpoint
         self.listen = listen
+        self.port = port
         self.peer = peer
         self.source_ip = source_ip
         self.public_ip = public_ip
@@ -172,7 +173,7 @@ class SessionCapture:
             listen=self.listen, peer=self.peer, source_ip=self.source_ip, public_ip=self.public_ip,
             site=self.site, started=_iso(self.started), ended=_iso(ended), ehlo=self.ehlo, tls=self.tls,
             auth=tuple(self._auth), transactions=tuple(self._txns), transcript=tuple(self._lines),
-            close=self.close_reason, firewall_blocked=self.firewall_blocked,
+            close=self.close_reason, firewall_blocked=self.firewall_blocked, port=self.port,
         )
         if self._emit is not None:
             self._emit(CaptureEvent("closed", self.id, self.run_id, record=record))

@@ -259,7 +259,7 @@ class Tenant:
         emit = store.emit if (store is not None and store.has_subscribers) else None
         return SessionCapture(session_id=proto.session_id, run_id=self.run_id, tenant=self._state.id,
                               endpoint=proto.kind, listen=listen, peer=peer, source_ip=peer_ip, public_ip=public_ip,
-                              site=site, started=self.clock.now(), emit=emit)
+                              site=site, started=self.clock.now(), emit=emit, port=proto.listener.real_port)
 
     def close_capture(self, capture: SessionCapture) -> None:
         """Finish a connection's record and queue it for the capture file."""
