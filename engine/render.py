@@ -109,7 +109,10 @@ def _render_simple(source: str, variables: Mapping[str, Any]) -> str | None:
         ok, value = _lookup(match.group("expr"), variables)
         if not ok or not isinstance(value, str | int | float) or isinstance(value, bool):
             return None
-        out.append(source[last:match.start()])
+        gap = source[last:match.start()]
+        if "{{" in gap or "}}" in gap:
+            return None  # an expression the fast path does not understand: let Jinja render it
+        out.append(gap)
         out.append(str(value))
         last = match.end()
     rest = source[last:]

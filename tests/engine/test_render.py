@@ -6,7 +6,7 @@ import pytest
 
 from engine.render import RenderError, internal_links, md_parser, render_markdown
 
-VARS = {"tenant": {"name": "Contoso Ltd", "mx_host": "contoso-com.mail.protection.outlook.com",
+VARS = {"tenant": {"list": ["first"], "name": "Contoso Ltd", "mx_host": "contoso-com.mail.protection.outlook.com",
                    "sites": {"hq-office": {"public_ip": "203.0.113.10"}}}}
 
 
@@ -56,6 +56,8 @@ def test_internal_links_are_found_with_lines() -> None:
         "plain {{ tenant.name }} and {{tenant.sites['hq-office'].public_ip}} and {{ tenant[\"mx_host\"] }}",
         "{{ tenant.name | upper }} {% if true %}x{% endif %}",
         "{{ tenant.sites }}",
+        "A {{ tenant.sites['hq-office'] }} B {{ tenant.name }}",
+        "A {{ tenant.list[0] }} B {{ tenant.name }}",
     ],
 )
 def test_fast_path_and_full_jinja_agree(source: str) -> None:
