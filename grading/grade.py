@@ -14,7 +14,8 @@ __all__ = ["grade"]
 
 
 def grade(records: Sequence[Any], tenant_state: Mapping[str, Any], rubric: Rubric, *,
-          trace: Sequence[TraceEntry] = (), audit: Sequence[AuditEntry] = (), run_id: str | None = None) -> Result:
+          trace: Sequence[TraceEntry] = (), audit: Sequence[AuditEntry] = (), run_id: str | None = None,
+          attempted: bool = False) -> Result:
     """Score an attempt.
 
     Args:
@@ -24,6 +25,8 @@ def grade(records: Sequence[Any], tenant_state: Mapping[str, Any], rubric: Rubri
         trace: message-trace entries of the attempt.
         audit: admin commands run during the attempt.
         run_id: when given, only records of this run count (another lab's sessions are ignored).
+        attempted: a device ran for this attempt; reaching nothing is then a wrong attempt (graded, every
+            session check failing), not an attempt with nothing to grade.
 
     Returns:
         The result; ``gradable`` is False (with a reason) when there is nothing to grade.
@@ -36,7 +39,7 @@ def grade(records: Sequence[Any], tenant_state: Mapping[str, Any], rubric: Rubri
     if tenant_id is not None:
         mine = [r for r in mine if r.tenant == tenant_id]
     admin_only = bool(audit) and all(c.check in ("tenant", "connector", "audit") for c in rubric.checks)
-    if not mine and not admin_only:
+    if not mine and not admin_only and not attempted:
         if records:
             return Result.not_gradable("the captured sessions belong to another lab or tenant run", max_score)
         return Result.not_gradable("the tenant captured no SMTP session: did the device (or your client) connect "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.commands import content, tenant
+from engine.commands import content, lab, tenant
 
-COMMAND_MODULES = [content, tenant]
+COMMAND_MODULES = [content, tenant, lab]
 """Modules with a ``register(subparsers)`` function, in help order."""

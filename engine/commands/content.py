@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from engine.commands._common import add_course_option, course_root, emit_json, stdout_console
 from engine.errors import UsageError
 from engine.loader import CourseTree, load_course, validate_course
+from engine.problems import Problems
 from engine.schema import FORMATS, schema_for, write_schemas
 
 __all__ = ["register"]
@@ -25,6 +27,9 @@ def register(sub: Any) -> None:
     p = sub.add_parser("validate", help="check course content; print every error as FILE:LINE:COL: message")
     p.add_argument("dir", nargs="?", type=Path, default=None, help="course folder (default: the bundled course)")
     p.add_argument("--json", action="store_true", help="print problems as JSON")
+    p.add_argument("--no-labs", action="store_true",
+                   help="skip running every lab's solution, starting config and wrong fixes through a real tenant")
+    p.add_argument("--lab", action="append", default=[], metavar="ID", help="self-test only these labs")
     p.set_defaults(handler=cmd_validate)
 
     p = sub.add_parser("schema", help="print the JSON Schema of the content formats (for editors)")
@@ -43,7 +48,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if not root.is_dir():
         raise UsageError(f"{root}: no such folder")
     started = time.perf_counter()
-    tree, problems = validate_course(root)
+    extra = None
+    if not args.no_labs:
+        from engine.labcheck import lab_problems
+
+        def extra(tree: CourseTree, problems: Problems) -> None:
+            if tree.labs:
+                if not args.json:
+                    print(f"running {len(args.lab or tree.labs)} labs through a real tenant ...", file=sys.stderr)
+                lab_problems(tree, problems, args.lab or None)
+
+    tree, problems = validate_course(root, extra_checks=extra)
     elapsed = time.perf_counter() - started
     if args.json:
         emit_json({"ok": not problems, "problems": [p.to_json() for p in problems], "seconds": round(elapsed, 3),

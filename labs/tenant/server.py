@@ -408,6 +408,17 @@ class Tenant:
         self.flush()
         return self.reader().sessions(self.run_id if this_run else None)
 
+    def state_snapshot(self) -> dict[str, Any]:
+        """The current state as plain data, with passwords and client secrets removed (for graders and files)."""
+        data = self._state.model_dump(mode="json")
+        for r in data.get("recipients", []):
+            if r.get("password"):
+                r["password"] = "<redacted>"
+        for app in data.get("app_registrations", []):
+            for secret in app.get("secrets", []):
+                secret["value"] = "<redacted>"
+        return data
+
     def ready_info(self) -> dict[str, Any]:
         """The one JSON object ``relaylab tenant up --json`` prints when every listener is ready."""
         return {
@@ -424,6 +435,7 @@ class Tenant:
         path = self.state_dir / "tenant.json"
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps({**self.ready_info(), "pid": os.getpid(),
-                                   "started": datetime.now().astimezone().isoformat()}, indent=2))
+                                   "started": datetime.now().astimezone().isoformat(),
+                                   "state": self.state_snapshot()}, indent=2))
         tmp.replace(path)
         return path
