@@ -96,7 +96,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     tree = _tree(args)
     with Store(store_path()) as store:
         learner = _learner(store, args.learner)
-        rows = []
+        rows: list[dict[str, Any]] = []
         for lab_id in [*tree.lab_order(), *sorted(set(tree.labs) - set(tree.lab_order()))]:
             lab = tree.labs[lab_id]
             attempts = store.lab_attempts(learner, lab_id)
@@ -114,7 +114,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         table.add_column(col, overflow="fold")
     for r in rows:
         result = "✓ passed" if r["passed"] else (f"✗ best {r['best_percent']:.0f}%" if r["attempts"] else "not tried")
-        table.add_row(r["id"], r["level"], r["title"], result)
+        table.add_row(str(r["id"]), str(r["level"]), str(r["title"]), result)
     stdout_console().print(table)
     return 0
 
@@ -188,7 +188,10 @@ def _run_byo(runner: LabRunner, args: argparse.Namespace) -> int:
         await runner.start()
         tenant = runner.tenant
         tenant.write_ready_file()
-        tenant.on_change(lambda _s: tenant.write_ready_file())
+        def remember(_state: Any) -> None:
+            tenant.write_ready_file()
+
+        tenant.on_change(remember)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
