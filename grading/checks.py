@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import ipaddress
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -210,7 +211,7 @@ def check_trace(spec: TraceCheck, facts: Facts) -> tuple[bool, str]:
 def resolve_path(state: Mapping[str, Any], path: str) -> tuple[bool, Any]:
     """Follow ``a.b[key=value].c`` through plain data; (found, value)."""
     node: Any = state
-    for part in path.split("."):
+    for part in re.findall(r"(?:[^.\[]|\[[^\]]*\])+", path):
         selector = None
         if "[" in part and part.endswith("]"):
             part, _, selector = part[:-1].partition("[")
