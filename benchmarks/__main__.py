@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-BENCHES = ["content"]
+BENCHES = ["content", "tenant"]
 
 
 def main() -> int:

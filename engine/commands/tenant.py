@@ -258,16 +258,16 @@ def cmd_mailbox(args: argparse.Namespace) -> int:
         scenario = None
     domain = args.address.rpartition("@")[2].lower()
     external = scenario is not None and scenario.accepted_domain(domain) is None
-    messages = MailStore(state_dir).list(args.address, folder, external=external)
+    messages = MailStore(state_dir, state_dir / "capture.sqlite3").list(args.address, folder, external=external)
     if args.show is not None:
         if not 1 <= args.show <= len(messages):
             raise UsageError(f"there are {len(messages)} messages; --show takes 1 to {len(messages)}")
-        sys.stdout.write(messages[args.show - 1].path.read_text(encoding="utf-8", errors="replace"))
+        sys.stdout.write(messages[args.show - 1].raw().decode("utf-8", errors="replace"))
         return 0
     if args.json:
         emit_json([{"folder": m.folder, "received": m.received, "from": m.sender, "subject": m.subject,
-                    "message_id": m.message_id, "authentication_results": m.authentication_results,
-                    "path": str(m.path)} for m in messages])
+                    "message_id": m.message_id, "authentication_results": m.authentication_results}
+                   for m in messages])
         return 0
     from rich.table import Table
 

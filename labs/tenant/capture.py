@@ -32,6 +32,7 @@ from labs.records import (
     record_from_json,
     record_to_json,
 )
+from labs.tenant.mailstore import SCHEMA as MESSAGES_SCHEMA
 
 __all__ = [
     "CaptureEvent",
@@ -193,6 +194,7 @@ class CaptureStore:
         db = sqlite3.connect(path)
         db.execute("PRAGMA journal_mode=WAL")
         db.executescript(SCHEMA)
+        db.executescript(MESSAGES_SCHEMA)
         db.close()
         self._queue: queue.Queue[tuple[str, Any] | None] = queue.Queue()
         self._subscribers: list[Subscriber] = []
@@ -242,6 +244,10 @@ class CaptureStore:
         """Queue message-trace entries (one per recipient)."""
         for entry in entries:
             self._put("trace", entry)
+
+    def add_message(self, row: tuple[Any, ...]) -> None:
+        """Queue one delivered copy of a message (a row of the messages table)."""
+        self._put("message", row)
 
     def add_audit(self, entry: AuditEntry) -> None:
         """Queue an audit entry."""
@@ -294,8 +300,11 @@ class CaptureStore:
 
     @staticmethod
     def _write(db: sqlite3.Connection, items: list[tuple[str, Any]]) -> None:
-        sessions, traces, audits = [], [], []
+        sessions, traces, audits, messages = [], [], [], []
         for kind, item in items:
+            if kind == "message":
+                messages.append(item)
+                continue
             body = json.dumps(record_to_json(item), separators=(",", ":"))
             if kind == "session":
                 sessions.append((item.id, item.run_id, item.started, item.endpoint, body))
@@ -311,6 +320,10 @@ class CaptureStore:
             db.executemany("INSERT OR REPLACE INTO trace VALUES (?, ?, ?, ?, ?, ?, ?)", traces)
         if audits:
             db.executemany("INSERT INTO audit (run_id, at, cmdlet, body) VALUES (?, ?, ?, ?)", audits)
+        if messages:
+            db.executemany("INSERT INTO messages (run_id, mailbox, folder, external, received, sender, subject, "
+                           "message_id, auth, headers, body, body_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           messages)
         db.execute("COMMIT")
 
 

@@ -7,9 +7,8 @@ The decisions come from ``labs.tenant.policy``; this module only carries them ou
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
 import email.utils
+import re
 import secrets
 import uuid
 from collections import deque
@@ -80,6 +79,7 @@ class Throttle:
     def __init__(self) -> None:
         self._slots: dict[str, deque[float]] = {}
         self._recipients: dict[str, deque[tuple[float, int]]] = {}
+        self._totals: dict[str, int] = {}
 
     def schedule(self, mailbox: str, now: float, per_minute: int) -> float:
         """Return the delay (seconds) before this message may be delivered, and book its slot."""
@@ -90,14 +90,30 @@ class Throttle:
 
     def recipients_24h(self, mailbox: str, now: float) -> int:
         """Recipients the mailbox sent to in the last 24 hours."""
-        log = self._recipients.setdefault(mailbox.lower(), deque())
+        key = mailbox.lower()
+        log = self._recipients.setdefault(key, deque())
         while log and log[0][0] < now - 86400:
-            log.popleft()
-        return sum(n for _t, n in log)
+            self._totals[key] -= log.popleft()[1]
+        return self._totals.get(key, 0)
 
     def add_recipients(self, mailbox: str, now: float, count: int) -> None:
         """Count recipients sent now."""
-        self._recipients.setdefault(mailbox.lower(), deque()).append((now, count))
+        key = mailbox.lower()
+        self._recipients.setdefault(key, deque()).append((now, count))
+        self._totals[key] = self._totals.get(key, 0) + count
+
+
+_HEADER = re.compile(r"^([!-9;-~]+):[ \t]*(.*(?:\r?\n[ \t].*)*)", re.M)
+_WANTED = {"from", "subject", "message-id"}
+_PLAIN_ADDRESS = re.compile(r"^(?:[^<>]*<\s*([^<>\s]+@[^<>\s]+)\s*>|\s*([^<>\s,]+@[^<>\s,]+))\s*$")
+
+
+def _address_of(value: str) -> str:
+    """The address of a From header: ``Name <a@b>`` or ``a@b`` quickly, anything else by the email package."""
+    match = _PLAIN_ADDRESS.match(value)
+    if match:
+        return match.group(1) or match.group(2)
+    return email.utils.parseaddr(value)[1]
 
 
 def _fold(value: str) -> str:
@@ -132,13 +148,19 @@ class Processor:
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _read_head(self, spool: BinaryIO) -> tuple[bytes, email.message.Message]:
+    def _read_head(self, spool: BinaryIO) -> tuple[bytes, dict[str, str]]:
+        """The header block, and the few header fields delivery needs (unfolded, first of each)."""
         spool.seek(0)
         head = spool.read(MAX_HEADER_BYTES)
         end = head.find(b"\r\n\r\n")
         block = head if end < 0 else head[: end + 4]
-        parsed = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(block)
-        return block, parsed
+        fields: dict[str, str] = {}
+        text = block.decode("utf-8", "replace")
+        for match in _HEADER.finditer(text):
+            name = match.group(1).lower()
+            if name in _WANTED and name not in fields:
+                fields[name] = " ".join(match.group(2).split())
+        return block, fields
 
     def _whole(self, spool: BinaryIO, size: int) -> bytes | None:
         if size > MAX_SIGN_BYTES:
@@ -180,9 +202,9 @@ class Processor:
         state = self._state()
         dns = self._dns()
         block, head = self._read_head(facts.spool)
-        header_from = email.utils.parseaddr(str(head.get("From", "")))[1] or None
-        subject = _fold(str(head.get("Subject", "")))[:500]
-        message_id = str(head.get("Message-ID", "")).strip()
+        header_from = _address_of(head.get("from", "")) or None
+        subject = _fold(head.get("subject", ""))[:500]
+        message_id = head.get("message-id", "").strip()
         sender_domain = facts.mail_from.rpartition("@")[2].lower() or state.default_domain
         added: list[tuple[str, str]] = []
         if not message_id:
@@ -254,8 +276,8 @@ class Processor:
         trace: list[TraceEntry] = []
         direction_in = "Inbound" if incoming else "Intra-org"
         delivered_at = now + timedelta(seconds=out.delayed_seconds)
-        stamp = delivered_at.strftime("%Y%m%dT%H%M%S%f")
         ext_prefix: bytes | None = None
+        ext_auth = ""
         signed_domain: str | None = None
         remote_results: dict[str, str] = {}
         events_base = [event(now, "Receive", "RECEIVE",
@@ -276,10 +298,20 @@ class Processor:
                 connector=attribution.connector if attribution else None, direction=direction,
                 events=tuple(events)))
 
+        body = self.store.body(facts.spool, facts.size, network_id)
+        received_iso = _iso(delivered_at)
+        listed_auth = auth_results_header or ""
+        listed_from = header_from or facts.mail_from
+
+        def file(address: str, folder_name: str, external: bool, prefix: bytes, auth: str) -> None:
+            self.store.deliver(run_id=self.run_id, mailbox=address, folder=folder_name, external=external,
+                               received=received_iso, sender=listed_from, subject=subject, message_id=message_id,
+                               auth=auth, headers=prefix, body=body)
+
+        internal_prefix = _headers([("Return-Path", f"<{facts.mail_from}>"), *org_headers, *added])
+
         def deliver_internal(address: str, disposition_folder: str) -> None:
-            target = self.store.mailbox_dir(address, disposition_folder)
-            prefix = _headers([("Return-Path", f"<{facts.mail_from}>"), *org_headers, *added])
-            self.store.write(target, f"{stamp}-{network_id}", prefix, facts.spool)
+            file(address, disposition_folder, False, internal_prefix, listed_auth)
 
         for address, route, members in facts.recipients:
             recipient = state.recipient(address)
@@ -327,7 +359,8 @@ class Processor:
                 continue
             if ext_prefix is None:
                 ext_prefix, signed_domain, remote_results = self._outbound_copy(state, dns, facts, header_from, added)
-            self.store.write(self.store.internet_dir(address), f"{stamp}-{network_id}", ext_prefix, facts.spool)
+                ext_auth = ext_prefix.split(b"\r\n", 1)[0].decode("utf-8", "replace").partition(": ")[2]
+            file(address, "Inbox", True, ext_prefix, ext_auth)
             mx = dns.mx(domain)
             target_host = mx[0][1] if mx else f"mx.{domain}"
             add_trace(address, "Delivered", [*events_base, event(delivered_at, "Send external", "SEND",
@@ -338,9 +371,7 @@ class Processor:
         if submission and facts.identity is not None:
             sender = state.recipient(facts.identity.mailbox)
             if sender is not None and sender.type != "DistributionGroup":
-                prefix = _headers([*org_headers, *added])
-                self.store.write(self.store.mailbox_dir(sender.address, "Sent Items"), f"{stamp}-{network_id}",
-                                 prefix, facts.spool)
+                file(sender.address, "Sent Items", False, _headers([*org_headers, *added]), "")
         out.recipients = recipients
         out.trace = trace
         out.dkim_signed = signed_domain

@@ -151,6 +151,28 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", min_length=2, max_length=64)]
 
 
+_INDEXES: dict[int, tuple[list[Any], dict[str, Any]]] = {}
+
+
+def _recipient_index(recipients: list[Any]) -> dict[str, Any]:
+    """Address → recipient for one recipients list (lookups run on every RCPT).
+
+    Keyed by the list object itself: a changed state (``model_copy``) has a new list, so an index
+    is never stale; keeping a reference to the list keeps its id from being reused.
+    """
+    hit = _INDEXES.get(id(recipients))
+    if hit is not None and hit[0] is recipients:
+        return hit[1]
+    index: dict[str, Any] = {}
+    for r in recipients:
+        for addr in (r.address, *r.aliases):
+            index.setdefault(addr.lower(), r)
+    if len(_INDEXES) >= 32:
+        _INDEXES.clear()
+    _INDEXES[id(recipients)] = (recipients, index)
+    return index
+
+
 def mx_host_for(domain: str) -> str:
     """Return the Exchange Online MX host of ``domain`` (dots become dashes, dashes are dropped)."""
     labels = domain.lower().rstrip(".").split(".")
@@ -604,11 +626,7 @@ class TenantScenario(_Model):
 
     def recipient(self, address: str) -> Recipient | None:
         """Return the recipient with ``address`` as primary address or alias (case-insensitive)."""
-        wanted = address.lower()
-        for r in self.recipients:
-            if r.address.lower() == wanted or any(a.lower() == wanted for a in r.aliases):
-                return r
-        return None
+        return _recipient_index(self.recipients).get(address.lower())
 
     def site_by_source(self, source: str) -> Site | None:
         """Return the site whose loopback source address is ``source``."""

@@ -37,6 +37,7 @@ from labs.tenant.oauth import TokenIssuer
 from labs.tenant.pki import Pki
 from labs.tenant.scenario import TenantScenario, mx_host_for
 from labs.tenant.smtp import TenantSMTP
+from labs.tenant.tokens import LEEWAY_SECONDS, TokenCheck, verify_token
 
 __all__ = ["LEGACY_MX_HOSTS", "Endpoint", "EndpointTable", "Listener", "Tenant", "TenantStartError"]
 
@@ -154,7 +155,7 @@ class Tenant:
         state_dir.mkdir(parents=True, exist_ok=True)
         self.spool_dir = state_dir / "spool"
         self.pki = Pki(pki_dir or state_dir.parent / "pki")
-        self.mailstore = MailStore(state_dir)
+        self.mailstore = MailStore(state_dir, state_dir / "capture.sqlite3")
         self.capture_store: CaptureStore | None = None  # type: ignore[assignment]
         self.processor = Processor(state=lambda: self._state, dns=self.dns, store=self.mailstore,
                                    dkim_key=lambda d, s: self.pki.dkim_key(d, s)[0], run_id=self.run_id)
@@ -165,6 +166,7 @@ class Tenant:
         self._sni: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
         self._sni_by_id: dict[int, str] = {}
         self._mailbox_sessions: dict[str, list[str]] = {}
+        self._tokens: dict[str, TokenCheck] = {}
         self._open: set[TenantSMTP] = set()
         self._idle: asyncio.Event | None = None
         self._listeners_changed: list[Callable[[TenantScenario], None]] = []
@@ -181,6 +183,7 @@ class Tenant:
         """Swap in a changed state; the next SMTP command and token request see it."""
         self._state = new_state
         self._dns = None
+        self._tokens.clear()
         self.processor.spf_cache.clear()
         for callback in list(self._listeners_changed):
             callback(new_state)
@@ -229,6 +232,26 @@ class Tenant:
     def token_keys(self) -> Any:
         """Keys that verify the issuer's tokens."""
         return self.pki.verification_keys()
+
+    def check_token(self, token: str) -> TokenCheck:
+        """Verify a bearer token, remembering tokens already verified.
+
+        An app presents the same token on every connection for an hour or more; its signature is
+        checked once, and only its lifetime is checked again against tenant time on later uses.
+        """
+        now = self.clock.now()
+        cached = self._tokens.get(token)
+        if cached is not None and cached.ok:
+            moment = now.timestamp()
+            exp = float(cached.claims.get("exp", 0))
+            nbf = float(cached.claims.get("nbf", cached.claims.get("iat", 0)))
+            if nbf - LEEWAY_SECONDS <= moment <= exp + LEEWAY_SECONDS:
+                return cached
+        result = verify_token(token, keys=self.token_keys(), tenant_id=self._state.tenant_id, now=now)
+        if len(self._tokens) >= 1024:
+            self._tokens.clear()
+        self._tokens[token] = result
+        return result
 
     # -- network -----------------------------------------------------------------------------------
 
@@ -332,6 +355,7 @@ class Tenant:
         shutil.rmtree(self.spool_dir, ignore_errors=True)
         self.spool_dir.mkdir(parents=True, exist_ok=True)
         self.capture_store = CaptureStore(self.state_dir / "capture.sqlite3")
+        self.mailstore.write = self.capture_store.add_message
         try:
             for listener in self._plan():
                 ssl_ctx = self.tls_context(listener) if listener.implicit_tls else None

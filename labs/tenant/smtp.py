@@ -17,12 +17,13 @@ import base64
 import binascii
 import collections
 import logging
+import re
 import ssl
 import tempfile
-import weakref
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
+import aiosmtpd.smtp
 from aiosmtpd.smtp import SMTP, TLSSetupException
 
 from labs.records import AuthAttempt, Recipient, TlsInfo
@@ -32,14 +33,24 @@ from labs.tenant.policy.facts import Attribution, AuthIdentity, ConnFacts
 from labs.tenant.policy.mx import attribute, mx_rcpt
 from labs.tenant.policy.submission import login_decision, submission_mail, submission_rcpt, xoauth2_decision
 from labs.tenant.sasl import SaslError, decode_xoauth2
-from labs.tenant.tokens import verify_token
 
 if TYPE_CHECKING:
     from labs.tenant.server import Listener, Tenant
 
 __all__ = ["RecordingReader", "TenantSMTP"]
 
-logging.getLogger("mail.log").setLevel(logging.CRITICAL)  # aiosmtpd's own log: we record everything ourselves
+_AIOSMTPD_LOG = logging.getLogger("mail.log")
+_AIOSMTPD_LOG.setLevel(logging.CRITICAL)  # aiosmtpd's own log: we record everything ourselves
+_sanitized_log = aiosmtpd.smtp.sanitized_log
+
+
+def _quiet_sanitized_log(func: Any, msg: Any, *args: Any, **kwargs: Any) -> None:
+    """aiosmtpd sanitises every command line before logging it, even when its log is off; skip that."""
+    if _AIOSMTPD_LOG.isEnabledFor(logging.DEBUG):
+        _sanitized_log(func, msg, *args, **kwargs)
+
+
+aiosmtpd.smtp.sanitized_log = _quiet_sanitized_log
 
 MAX_TRANSCRIPT_LINES = 4000
 MAX_AUTH_LINE = 65536
@@ -47,6 +58,8 @@ MAX_AUTH_LINE = 65536
 MAX_ERRORS = 50
 CHUNK = 1 << 16
 SPOOL_IN_MEMORY = 256 * 1024
+_SIMPLE_ADDRESS = re.compile(r"\s*<([^<>\s@\"()\[\],;:\\]+@[A-Za-z0-9.-]+)>(.*)\Z", re.S)
+"""``<local@domain> params``: the common case, parsed without the email package's full grammar."""
 ALLOWED_MAIL_PARAMS = {"SIZE", "BODY", "SMTPUTF8", "RET", "ENVID", "AUTH"}
 ALLOWED_RCPT_PARAMS = {"NOTIFY", "ORCPT"}
 
@@ -80,25 +93,13 @@ class TenantSMTP(SMTP):
         self.session_id = R.new_session_id()
         self.banner_host = state.servers.submission if listener.submission else state.servers.mx
         now = tenant.clock.now()
-        super().__init__(
-            _NoHandler(),
+        self._init_aiosmtpd(
             hostname=self.banner_host,
             ident=R.banner(self.banner_host, now, self.session_id).split(" ", 1)[1],
             data_size_limit=state.limits.advertised_size,
-            enable_SMTPUTF8=True,
-            decode_data=False,
             tls_context=None if listener.implicit_tls else tenant.tls_context(listener),
             timeout=state.limits.idle_timeout_seconds,
-            auth_require_tls=False,
-            loop=asyncio.get_running_loop(),
         )
-        # aiosmtpd keeps command_size_limits on the class and grows it on every EHLO; keep our own.
-        self.command_size_limits = collections.defaultdict(
-            lambda: 512, {"MAIL": 1024, "RCPT": 1024, "AUTH": MAX_AUTH_LINE})
-        reader = RecordingReader(limit=MAX_AUTH_LINE + 2, loop=self.loop)
-        reader.capture_line = self._client_line
-        self._stream_reader_wr = weakref.ref(reader)
-        self._strong_reader = reader
         self.capture: Any = None
         self.identity: AuthIdentity | None = None
         self.attribution: Attribution | None = None
@@ -110,6 +111,52 @@ class TenantSMTP(SMTP):
         self._rcpt_routes: dict[str, tuple[str, tuple[str, ...]]] = {}
         self._bdat_spool: Any = None
         self._bdat_size = 0
+
+    _SMTP_METHODS: tuple[str, ...] | None = None
+
+    def _init_aiosmtpd(self, *, hostname: str, ident: str, data_size_limit: int, tls_context: ssl.SSLContext | None,
+                       timeout: float) -> None:
+        """Set up what ``aiosmtpd.smtp.SMTP.__init__`` (1.4.x) sets up, without its per-connection
+        reflection (``inspect.getmembers`` and ``dir`` on every connection cost most of a millisecond).
+        AUTH, the hooks and the EHLO reply are all ours, so its mechanism and hook tables stay empty.
+        A test checks that every attribute aiosmtpd's own __init__ sets is set here too."""
+        self.__ident__ = ident
+        self.loop = asyncio.get_running_loop()
+        reader = RecordingReader(limit=MAX_AUTH_LINE + 2, loop=self.loop)
+        reader.capture_line = self._client_line
+        asyncio.StreamReaderProtocol.__init__(self, reader, client_connected_cb=self._cb_client_connected, loop=self.loop)
+        self.event_handler = _NoHandler()
+        self.data_size_limit = data_size_limit
+        self.enable_SMTPUTF8 = True
+        self._decode_data = False
+        # aiosmtpd keeps command_size_limits on the class and grows it on every EHLO; keep our own.
+        self.command_size_limits = collections.defaultdict(lambda: 512, {"MAIL": 1024, "RCPT": 1024,
+                                                                         "AUTH": MAX_AUTH_LINE})
+        self.hostname = hostname
+        self.tls_context = tls_context
+        self.require_starttls = False
+        self._timeout_duration = timeout
+        self._timeout_handle = None
+        self._tls_handshake_okay = True
+        self._tls_protocol = None
+        self._original_transport = None
+        self.session = None
+        self.envelope = None
+        self.transport = None
+        self._handler_coroutine = None
+        self._auth_require_tls = False
+        self._proxy_timeout = None
+        self._authenticator = None
+        self._auth_callback = None
+        self._auth_required = False
+        self._auth_methods = {}
+        self._handle_hooks = {}
+        self._ehlo_hook_ver = None
+        cls = type(self)
+        if cls._SMTP_METHODS is None:
+            cls._SMTP_METHODS = tuple(m for m in dir(cls) if m.startswith("smtp_"))
+        self._smtp_methods = {m[5:]: getattr(self, m) for m in cls._SMTP_METHODS}
+        self._enforce_call_limit = False
 
     # -- connection lifecycle -------------------------------------------------------------------
 
@@ -233,7 +280,27 @@ class TenantSMTP(SMTP):
         if self._errors > MAX_ERRORS and self.transport is not None:
             self._send_line(R.TOO_MANY_ERRORS.text)
             self.capture.close_reason = "server"
-            self.transport.close()
+            await self._linger_close()
+
+    async def _linger_close(self, seconds: float = 2.0) -> None:
+        """Close after a final reply without losing it.
+
+        Closing a socket that still has unread input makes the kernel send a reset, and a client
+        may then lose the reply it had not read yet. So: stop answering, send FIN where the
+        transport can, discard what the client still sends (briefly), then close.
+        """
+        transport = self.transport
+        if transport is None:
+            return
+        if isinstance(transport, asyncio.WriteTransport) and transport.can_write_eof():
+            transport.write_eof()
+        try:
+            async with asyncio.timeout(seconds):
+                while await self._reader.read(CHUNK):
+                    pass
+        except (TimeoutError, ConnectionError, OSError):
+            pass
+        transport.close()
 
     def _exchange_wording(self, text: str) -> str:
         """Replace aiosmtpd's own error texts with Exchange's."""
@@ -293,9 +360,8 @@ class TenantSMTP(SMTP):
         self.capture.ehlo = hostname
         tls = self.capture.tls is not None
         auth = "LOGIN XOAUTH2" if (self.listener.submission and tls) else None
-        for line in R.ehlo_lines(self.banner_host, self.capture.public_ip, self.tenant.state.limits.advertised_size,
-                                 starttls=not tls, auth=auth):
-            await self.push(line)
+        await self.push_lines(R.ehlo_lines(self.banner_host, self.capture.public_ip,
+                                           self.tenant.state.limits.advertised_size, starttls=not tls, auth=auth))
 
     async def smtp_STARTTLS(self, arg: str) -> None:
         if arg:
@@ -410,8 +476,7 @@ class TenantSMTP(SMTP):
             self.capture.line("I", f"XOAUTH2 rejected: {exc}")
             await self.push(reply)
             return
-        check = verify_token(token, keys=self.tenant.token_keys(), tenant_id=self.tenant.state.tenant_id,
-                             now=self.now())
+        check = self.tenant.check_token(token)
         claims = dict(check.claims)
         decision = xoauth2_decision(self.tenant.state, self.facts(), user, check.ok, check.reason, claims)
         await self._auth_done("XOAUTH2", "oauth", user, decision.reply, decision.identity, decision.reason, at_line, claims)
@@ -432,6 +497,20 @@ class TenantSMTP(SMTP):
         await self.push(reply)
 
     # -- envelope -------------------------------------------------------------------------------
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        simple = _SIMPLE_ADDRESS.match(arg)
+        if simple:
+            return simple.group(1), simple.group(2)
+        return SMTP._getaddr(self, arg)
+
+    async def push_lines(self, lines: list[str]) -> None:
+        """Send a multi-line reply in one write (each line is still recorded)."""
+        for line in lines:
+            self._record("S", line)
+        assert self._writer is not None
+        self._writer.write(("\r\n".join(lines) + "\r\n").encode("utf-8", "replace"))
+        await self._writer.drain()
 
     def _address(self, arg: str | None, keyword: str) -> tuple[str | None, list[str]]:
         if arg is None:
@@ -542,8 +621,8 @@ class TenantSMTP(SMTP):
         await self.push(self.reply(R.Reply("502 5.3.3 Command not implemented", True)))
 
     async def smtp_HELP(self, arg: str | None) -> None:
-        await self.push("214-This server supports the following commands:")
-        await self.push("214 HELO EHLO STARTTLS RCPT DATA RSET MAIL QUIT HELP AUTH BDAT")
+        await self.push_lines(["214-This server supports the following commands:",
+                               "214 HELO EHLO STARTTLS RCPT DATA RSET MAIL QUIT HELP AUTH BDAT"])
 
     # -- message data ----------------------------------------------------------------------------
 

@@ -70,6 +70,11 @@ class TenantThread:
         self.records()
         return self.tenant.reader().trace(self.tenant.run_id)
 
+    def mailbox(self, address: str, folder: str | None = None, *, external: bool | None = None) -> list[Any]:
+        """What a mailbox (or external address) holds, once everything is written."""
+        self.records()
+        return self.tenant.mailstore.list(address, folder, external=external)
+
     def apply(self, **changes: Any) -> None:
         """Change the running tenant's state (as an admin cmdlet would)."""
         from labs.tenant.overrides import merge_overrides

@@ -116,7 +116,7 @@ def test_data_that_never_ends_times_out(tenant: TenantThread) -> None:
     assert b"421 4.4.1 Connection timed out" in tail
     record = [r for r in tenant.records() if r.ehlo == "slow"][0]
     assert record.close == "timeout"
-    assert tenant.tenant.mailstore.list("adele.vance@contoso.com") == []
+    assert tenant.mailbox("adele.vance@contoso.com") == []
     healthy(tenant)
 
 
@@ -153,9 +153,9 @@ def test_bare_lf_and_a_bare_lf_dot_do_not_end_data(tenant: TenantThread) -> None
     sock.sendall(b"QUIT\r\n")
     sock.close()
     assert reply.startswith("250 2.6.0")
-    messages = tenant.tenant.mailstore.list("adele.vance@contoso.com", "Inbox")
+    messages = tenant.mailbox("adele.vance@contoso.com", "Inbox")
     assert len(messages) == 1
-    assert b"MAIL FROM:<evil@contoso.com>" in messages[0].path.read_bytes()
+    assert b"MAIL FROM:<evil@contoso.com>" in messages[0].raw()
 
 
 @pytest.mark.slow
@@ -179,7 +179,7 @@ def test_500_clients_at_once(tenant: TenantThread) -> None:
     for th in threads:
         th.join(120)
     assert errors == []
-    assert len(tenant.tenant.mailstore.list("adele.vance@contoso.com", "Inbox")) == 500
+    assert len(tenant.mailbox("adele.vance@contoso.com", "Inbox")) == 500
     healthy(tenant)
 
 

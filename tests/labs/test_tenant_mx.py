@@ -75,9 +75,9 @@ def test_direct_send_reaches_an_internal_mailbox(tenant: TenantThread) -> None:
     assert (txn.attribution, txn.directionality, txn.connector) == ("anonymous", "Incoming", None)
     assert txn.recipients[0].disposition == "delivered" and txn.recipients[0].folder == "Inbox"
     assert txn.auth_results["spf"] == "pass" and txn.auth_results["compauth"] == "pass"
-    inbox = tenant.tenant.mailstore.list("adele.vance@contoso.com", "Inbox")
+    inbox = tenant.mailbox("adele.vance@contoso.com", "Inbox")
     assert len(inbox) == 1 and inbox[0].subject == "Scan to email"
-    text = inbox[0].path.read_text()
+    text = inbox[0].raw().decode()
     for header in ("X-MS-Exchange-Organization-MessageDirectionality: Incoming",
                    "X-MS-Exchange-Organization-AuthAs: Anonymous",
                    "X-MS-Exchange-Organization-SCL: 1",
@@ -123,7 +123,7 @@ def test_connector_relay_needs_tls_then_reaches_the_internet(tenant: TenantThrea
     assert txn.dkim_signed == "contoso.com"
     assert txn.auth_results["remote_spf"] == "pass" and txn.auth_results["remote_dkim"] == "pass"
     assert txn.auth_results["remote_dmarc"] == "pass"
-    sink = tenant.tenant.mailstore.list("buyer@fabrikam.com", external=True)
+    sink = tenant.mailbox("buyer@fabrikam.com", external=True)
     assert len(sink) == 1 and "dkim=pass" in sink[0].authentication_results
     trace = tenant.trace()
     assert [(e.recipient_address, e.status, e.connector, e.direction) for e in trace] == [
@@ -144,7 +144,7 @@ def test_spoofed_ceo_mail_lands_in_junk(tenant: TenantThread) -> None:
     with client(tenant, "127.0.0.99") as smtp:
         smtp.sendmail("diego.siciliani@contoso.com", ["megan.bowen@contoso.com"],
                       "From: diego.siciliani@contoso.com\r\nSubject: urgent wire\r\n\r\npay now\r\n")
-    junk = tenant.tenant.mailstore.list("megan.bowen@contoso.com", "Junk Email")
+    junk = tenant.mailbox("megan.bowen@contoso.com", "Junk Email")
     assert len(junk) == 1
     assert "compauth=fail reason=601" in junk[0].authentication_results
     assert [e.status for e in tenant.trace()] == ["FilteredAsSpam"]
@@ -208,13 +208,13 @@ def test_chunking_bdat_is_accepted(tenant: TenantThread) -> None:
         smtp.send(b"BDAT %d LAST\r\n" % len(rest) + rest)
         code, reply = smtp.getreply()
     assert code == 250 and b"Queued mail for delivery" in reply
-    inbox = tenant.tenant.mailstore.list("adele.vance@contoso.com", "Inbox")
-    assert len(inbox) == 1 and inbox[0].path.read_bytes().endswith(body)
+    inbox = tenant.mailbox("adele.vance@contoso.com", "Inbox")
+    assert len(inbox) == 1 and inbox[0].raw().endswith(body)
 
 
 def test_dot_stuffing_is_undone(tenant: TenantThread) -> None:
     with client(tenant) as smtp:
         smtp.sendmail("scanner@contoso.com", ["adele.vance@contoso.com"],
                       "Subject: dots\r\n\r\n.leading dot\r\n..two\r\nend\r\n")
-    text = tenant.tenant.mailstore.list("adele.vance@contoso.com", "Inbox")[0].path.read_bytes()
+    text = tenant.mailbox("adele.vance@contoso.com", "Inbox")[0].raw()
     assert text.endswith(b"Subject: dots\r\n\r\n.leading dot\r\n..two\r\nend\r\n")

@@ -127,7 +127,7 @@ def test_xoauth2_initial_response_submits_and_keeps_no_secret(tenant: TenantThre
     assert (txn.attribution, txn.directionality) == ("authenticated", "Originating")
     assert txn.dkim_signed == "contoso.com"
     assert [r.disposition for r in txn.recipients] == ["delivered", "delivered"]
-    assert len(tenant.tenant.mailstore.list("notifications@contoso.com", "Sent Items")) == 1
+    assert len(tenant.mailbox("notifications@contoso.com", "Sent Items")) == 1
     trace = tenant.trace()
     assert {(e.sender_address, e.recipient_address, e.status) for e in trace} == {
         ("notifications@contoso.com", "adele.vance@contoso.com", "Delivered"),
@@ -169,7 +169,7 @@ def test_send_as_denied_after_the_dot(tenant: TenantThread) -> None:
         b"5.2.252 SendAsDenied; notifications@contoso.com not allowed to send as diego.siciliani@contoso.com; "
         b"STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied; Failed to process message "
         b"due to a permanent exception with message [BeginDiagnosticData]Cannot submit message.")
-    assert tenant.tenant.mailstore.list("adele.vance@contoso.com") == []
+    assert tenant.mailbox("adele.vance@contoso.com") == []
 
 
 @pytest.mark.parametrize(
