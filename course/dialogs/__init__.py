@@ -1,0 +1,1 @@
+"""Provides the app's modal dialogs; each returns its answer through ``dismiss``."""
