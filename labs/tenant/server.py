@@ -25,9 +25,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from labs.records import SessionRecord
+from labs.tenant.admin.control import SOCKET_NAME, ControlError, ControlServer
 from labs.tenant.capture import CaptureEvent, CaptureReader, CaptureStore, SessionCapture
 from labs.tenant.clock import Clock
 from labs.tenant.delivery import Processor
@@ -38,6 +39,9 @@ from labs.tenant.pki import Pki
 from labs.tenant.scenario import TenantScenario, mx_host_for
 from labs.tenant.smtp import TenantSMTP
 from labs.tenant.tokens import LEEWAY_SECONDS, TokenCheck, verify_token
+
+if TYPE_CHECKING:
+    from labs.tenant.admin.shell import AdminShell
 
 __all__ = ["LEGACY_MX_HOSTS", "Endpoint", "EndpointTable", "Listener", "Tenant", "TenantStartError"]
 
@@ -170,6 +174,7 @@ class Tenant:
         self._open: set[TenantSMTP] = set()
         self._idle: asyncio.Event | None = None
         self._listeners_changed: list[Callable[[TenantScenario], None]] = []
+        self.control: ControlServer | None = None
         self.started = False
 
     # -- state ------------------------------------------------------------------------------------
@@ -384,10 +389,20 @@ class Tenant:
             self.issuer.token_url,
             Endpoint("oauth", ("login.microsoftonline.com",), 443, self.host, self.issuer.port),
         )
+        self.control = ControlServer(self, self.state_dir / SOCKET_NAME)
+        try:
+            await self.control.start()
+        except ControlError as exc:
+            self.control = None
+            await self.stop()
+            raise TenantStartError(str(exc)) from None
         self.started = True
 
     async def stop(self) -> None:
         """Stop listening, close open connections, and write everything captured."""
+        if self.control is not None:
+            await self.control.close()
+            self.control = None
         for listener in self.listeners:
             if listener.server is not None:
                 listener.server.close()
@@ -423,6 +438,12 @@ class Tenant:
         if self.capture_store is not None:
             self.capture_store.flush()
 
+    def shell(self) -> AdminShell:
+        """A new admin cmdlet shell on this tenant (run it on the tenant's event-loop thread)."""
+        from labs.tenant.admin.shell import AdminShell
+
+        return AdminShell(self)
+
     def reader(self) -> CaptureReader:
         """A reader of this tenant's capture file."""
         return CaptureReader(self.state_dir / "capture.sqlite3")
@@ -452,6 +473,7 @@ class Tenant:
             "endpoints": self.endpoints.to_json(),
             "ca_cert": str(self.pki.ca_cert_path),
             "sites": {s.name: {"public_ip": s.public_ip, "source": s.source} for s in self._state.sites},
+            "admin_socket": str(self.control.path) if self.control is not None else None,
         }
 
     def write_ready_file(self) -> Path:
