@@ -299,12 +299,24 @@ class Tenant:
             self.capture_store.add_session(record)
 
     async def settle(self, timeout: float = 10.0) -> None:
-        """Wait until no connection is open (every session has its record)."""
+        """Wait until no connection is open (every session has its record).
+
+        A connection still open after ``timeout`` (a client that never hangs up) is closed by the
+        server, so that its record is written too.
+        """
         if self._idle is None:
             self._idle = asyncio.Event()
         if not self._open:
             self._idle.set()
-        await asyncio.wait_for(self._idle.wait(), timeout)
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            for proto in list(self._open):
+                if proto.capture is not None and proto.capture.close_reason == "client-closed":
+                    proto.capture.close_reason = "server"
+                if proto.transport is not None:
+                    proto.transport.close()
+            await asyncio.wait_for(self._idle.wait(), 5)
 
     def hold_mailbox(self, mailbox: str, session_id: str) -> None:
         """Count an authenticated session of a mailbox."""
