@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.commands._common import add_course_option, emit_json, stdout_console
+from engine.commands.admin import register_tenant
 from engine.errors import TenantError, UsageError
 from engine.tenants import load_scenario, pki_dir, running_info, state_dir_for
 from labs.tenant.capture import CaptureReader
@@ -57,6 +58,7 @@ def register(sub: Any) -> None:
     p.add_argument("--show", type=int, metavar="N", help="print message N of the list (1 = newest)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_mailbox)
+    register_tenant(tsub)
 
     p = sub.add_parser("token", help="get an OAuth 2.0 access token from the mock token issuer")
     p.add_argument("--client-id", help="application (client) id")
