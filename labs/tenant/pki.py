@@ -120,7 +120,8 @@ def _int_b64url(value: int) -> str:
 def _write_atomic(path: Path, data: bytes, mode: int) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
-        os.fchmod(fd, mode) if hasattr(os, "fchmod") else None
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)
@@ -128,6 +129,11 @@ def _write_atomic(path: Path, data: bytes, mode: int) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _with(stem: Path, suffix: str) -> Path:
+    """``stem`` plus a suffix (``Path.with_suffix`` would eat the ``.com`` of ``printer.contoso.com``)."""
+    return stem.parent / (stem.name + suffix)
 
 
 def _key_pem(key: PrivateKey) -> bytes:
@@ -161,6 +167,7 @@ class Pki:
         self.folder = Path(folder)
         """The PKI folder."""
         self._lock = threading.RLock()
+        self._depth = 0
         self._ca: tuple[x509.Certificate, PrivateKey] | None = None
         self._untrusted: tuple[x509.Certificate, PrivateKey] | None = None
         self._jwt: tuple[rsa.RSAPrivateKey, str, x509.Certificate] | None = None
@@ -170,28 +177,36 @@ class Pki:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
+        """Hold the thread lock and, at the outermost level, the folder's file lock (re-entrant)."""
         with self._lock:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            if fcntl is None:  # pragma: no cover
-                yield
-                return
-            with open(self.folder / ".lock", "a+b") as fh:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            if self._depth or fcntl is None:
+                self._depth += 1
                 try:
                     yield
                 finally:
+                    self._depth -= 1
+                return
+            self.folder.mkdir(parents=True, exist_ok=True)
+            with open(self.folder / ".lock", "a+b") as fh:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
                     fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
     def _save(self, stem: Path, cert: x509.Certificate, key: PrivateKey) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
         stem.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomic(stem.with_suffix(".key"), _key_pem(key), 0o600)
-        _write_atomic(stem.with_suffix(".pem"), _cert_pem(cert), 0o644)
+        _write_atomic(_with(stem, ".key"), _key_pem(key), 0o600)
+        _write_atomic(_with(stem, ".pem"), _cert_pem(cert), 0o644)
 
     @staticmethod
     def _load(stem: Path) -> tuple[x509.Certificate, PrivateKey] | None:
         try:
-            cert = x509.load_pem_x509_certificate(stem.with_suffix(".pem").read_bytes())
-            key = serialization.load_pem_private_key(stem.with_suffix(".key").read_bytes(), password=None)
+            cert = x509.load_pem_x509_certificate(_with(stem, ".pem").read_bytes())
+            key = serialization.load_pem_private_key(_with(stem, ".key").read_bytes(), password=None)
         except (OSError, ValueError, TypeError):
             return None
         if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) or not _same_key(cert, key):
@@ -298,7 +313,7 @@ class Pki:
             with self._locked():
                 if not self._usable(self._load(stem), issuer[0]):
                     self._save(stem, *self._issue(issuer, subject, dns_names, ip_addresses, usages))
-        return stem.with_suffix(".pem"), stem.with_suffix(".key")
+        return _with(stem, ".pem"), _with(stem, ".key")
 
     def server_certificate(self, kind: ServerKind) -> tuple[Path, Path]:
         """Return the (certificate, key) PEM paths of a server certificate, issuing it if needed.
@@ -435,7 +450,7 @@ class Pki:
                         self._save(stem, *found)
             cert, rkey = found
             assert isinstance(rkey, rsa.RSAPrivateKey)
-            kid = _b64url(cert.fingerprint(hashes.SHA1()))  # noqa: S303 - x5t is SHA-1 by definition (RFC 7517)
+            kid = _b64url(cert.fingerprint(hashes.SHA1()))  # x5t is SHA-1 by definition (RFC 7517)
             self._jwt = (rkey, kid, cert)
             return self._jwt
 
