@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-BENCHES = ["content", "tenant"]
+BENCHES = ["content", "tenant", "labs"]
 
 
 def main() -> int:

@@ -3,11 +3,7 @@ lab and exam orchestration, and the ``relaylab`` command line."""
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("relaylab")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
-    __version__ = "0.0.0"
+__version__ = "0.1.0"
+"""The release (hatchling reads it from here for the package metadata)."""
 
 __all__ = ["__version__"]

@@ -155,24 +155,16 @@ class InternalLink:
     """1-based line in the Markdown text."""
 
 
-_LINK_PARSER: MarkdownIt | None = None
+_LINK = re.compile(r"\]\((lesson|glossary):([^)\s]*)\)")
 
 
 def internal_links(markdown: str) -> Iterator[InternalLink]:
-    """Yield every ``lesson:<id>`` and ``glossary:<id>`` link with its line."""
-    global _LINK_PARSER
+    """Yield every ``lesson:<id>`` and ``glossary:<id>`` link with its line.
+
+    A plain scan for ``](lesson:...)``: Markdown parsing is not needed to find link targets, and
+    this runs over every lesson, question and lab at load time.
+    """
     if "](lesson:" not in markdown and "](glossary:" not in markdown:
         return
-    if _LINK_PARSER is None:
-        _LINK_PARSER = md_parser()
-    tokens = _LINK_PARSER.parse(markdown)
-    for token in tokens:
-        if token.type != "inline" or not token.children:
-            continue
-        line = (token.map[0] + 1) if token.map else 1
-        for child in token.children:
-            if child.type == "link_open":
-                href = str(child.attrGet("href") or "")
-                scheme, sep, target = href.partition(":")
-                if sep and scheme in ("lesson", "glossary"):
-                    yield InternalLink(scheme, target, line)
+    for match in _LINK.finditer(markdown):
+        yield InternalLink(match.group(1), match.group(2), markdown.count("\n", 0, match.start()) + 1)

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import ContentError, TenantError, UsageError
 from engine.paths import bundled_content, data_home
 from engine.problems import Problems, did_you_mean
-from engine.validation import validate_doc
-from engine.yamlsrc import read_yaml_file
-from labs.tenant.scenario import TenantScenario
+
+if TYPE_CHECKING:
+    from labs.tenant.scenario import TenantScenario
 
 __all__ = ["load_scenario", "pki_dir", "running_info", "state_dir_for"]
 
@@ -27,6 +27,10 @@ def load_scenario(name_or_file: str, course: Path | None = None) -> TenantScenar
         UsageError: when no such scenario exists.
         ContentError: when the file does not validate (every problem located).
     """
+    from engine.validation import validate_doc
+    from engine.yamlsrc import read_yaml_file
+    from labs.tenant.scenario import TenantScenario
+
     path = Path(name_or_file)
     if not (path.suffix in (".yaml", ".yml") or "/" in name_or_file):
         folder = (course or bundled_content()) / "tenants"

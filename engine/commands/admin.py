@@ -11,13 +11,15 @@ import contextlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.commands._common import emit_json
 from engine.errors import RelaylabError, TenantError
 from engine.paths import data_home
 from engine.tenants import running_info
-from labs.tenant.admin.control import SOCKET_NAME, ControlClient, ControlError, ControlUnavailable
+
+if TYPE_CHECKING:  # the control client is imported when a command runs, so that --help stays quick
+    from labs.tenant.admin.control import ControlClient
 
 __all__ = ["cmd_exec", "cmd_shell", "register_tenant"]
 
@@ -46,6 +48,8 @@ def _add_which(p: argparse.ArgumentParser) -> None:
 
 
 def _socket_path(args: argparse.Namespace) -> Path:
+    from labs.tenant.admin.control import SOCKET_NAME
+
     try:
         info = running_info(args.scenario, args.state_dir)
     except TenantError as exc:
@@ -57,6 +61,8 @@ def _socket_path(args: argparse.Namespace) -> Path:
 
 
 def _connect(path: Path) -> ControlClient:
+    from labs.tenant.admin.control import ControlClient, ControlError, ControlUnavailable
+
     try:
         return ControlClient(path)
     except ControlUnavailable:
@@ -66,6 +72,8 @@ def _connect(path: Path) -> ControlClient:
 
 
 def cmd_exec(args: argparse.Namespace) -> int:
+    from labs.tenant.admin.control import ControlError
+
     """Run one command line; exit 1 with its one-line error when it fails."""
     client = _connect(_socket_path(args))
     try:
@@ -90,6 +98,8 @@ def _history_file() -> Path:
 
 
 def _setup_readline(client: ControlClient) -> Callable[[], None]:
+    from labs.tenant.admin.control import ControlError
+
     """Set up history and Tab completion; returns the function that saves the history."""
     try:
         import readline
@@ -122,6 +132,8 @@ def _setup_readline(client: ControlClient) -> Callable[[], None]:
 
 
 def cmd_shell(args: argparse.Namespace) -> int:
+    from labs.tenant.admin.control import ControlError
+
     """Read command lines at a ``PS>`` prompt until ``exit`` or end of input."""
     path = _socket_path(args)
     client = _connect(path)

@@ -7,15 +7,19 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.commands._common import add_course_option, course_root, emit_json, stdout_console
 from engine.errors import UsageError
-from engine.loader import CourseTree, load_course, validate_course
-from engine.problems import Problems
-from engine.schema import FORMATS, schema_for, write_schemas
+
+if TYPE_CHECKING:
+    from engine.loader import CourseTree
+    from engine.problems import Problems
 
 __all__ = ["register"]
+
+FORMAT_NAMES = ["assessment", "course", "coverage", "glossary", "lab", "lesson", "questions", "tenant"]
+"""The content formats (engine.schema.FORMATS, listed here so that --help needs no models)."""
 
 
 def register(sub: Any) -> None:
@@ -33,7 +37,7 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=cmd_validate)
 
     p = sub.add_parser("schema", help="print the JSON Schema of the content formats (for editors)")
-    p.add_argument("format", nargs="?", choices=sorted(FORMATS), help="one format (default: all)")
+    p.add_argument("format", nargs="?", choices=FORMAT_NAMES, help="one format (default: all)")
     p.add_argument("--out", metavar="DIR", type=Path, help="write <format>.json files into DIR instead")
     p.set_defaults(handler=cmd_schema)
 
@@ -44,6 +48,8 @@ def register(sub: Any) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from engine.loader import validate_course
+
     root = course_root(args.dir)
     if not root.is_dir():
         raise UsageError(f"{root}: no such folder")
@@ -92,6 +98,8 @@ def _counts(tree: CourseTree) -> dict[str, int]:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
+    from engine.schema import FORMATS, schema_for, write_schemas
+
     if args.out is not None:
         for path in write_schemas(args.out):
             print(path)
@@ -128,6 +136,8 @@ def outline_data(tree: CourseTree) -> dict[str, Any]:
 
 
 def cmd_outline(args: argparse.Namespace) -> int:
+    from engine.loader import load_course
+
     tree = load_course(course_root(args.course))
     data = outline_data(tree)
     if getattr(args, "json", False):

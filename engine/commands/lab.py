@@ -11,16 +11,17 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.commands._common import add_course_option, course_root, emit_json, stdout_console
 from engine.errors import LabError, UsageError
-from engine.labrun import LabRunner, Outcome
-from engine.loader import CourseTree, load_course
 from engine.paths import data_home, store_path
-from engine.store import Store
-from grading import Result
-from labs.tenant.capture import CaptureReader
+
+if TYPE_CHECKING:
+    from engine.labrun import LabRunner, Outcome
+    from engine.loader import CourseTree
+    from engine.store import Store
+    from grading import Result
 
 __all__ = ["register"]
 
@@ -70,6 +71,8 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _tree(args: argparse.Namespace) -> CourseTree:
+    from engine.loader import load_course
+    
     return load_course(course_root(args.course))
 
 
@@ -93,6 +96,8 @@ def _config_file(args: argparse.Namespace) -> Path:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from engine.store import Store
+    
     tree = _tree(args)
     with Store(store_path()) as store:
         learner = _learner(store, args.learner)
@@ -120,6 +125,9 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_hint(args: argparse.Namespace) -> int:
+    from engine.labrun import LabRunner
+    from engine.store import Store
+    
     tree = _tree(args)
     if args.lab not in tree.labs:
         LabRunner(tree, args.lab)  # raises the usage error with a suggestion
@@ -156,6 +164,8 @@ def _markdown(text: str, tree: CourseTree) -> Any:
 
 
 def cmd_start(args: argparse.Namespace) -> int:
+    from engine.labrun import LabRunner
+    
     tree = _tree(args)
     runner = LabRunner(tree, args.lab, port_base=args.port_base, state_dir=_lab_home(args.lab) / "tenant")
     lab = runner.lab
@@ -252,6 +262,9 @@ def _print_outcome(outcome: Outcome, lab_title: str, json_out: bool) -> None:
 
 
 def _check_once(args: argparse.Namespace, tree: CourseTree, config_text: str, config_name: str) -> Result:
+    from engine.labrun import LabRunner
+    from engine.store import Store
+    
     config = LabRunner.parse_config(config_text, config_name)
     from engine.commands.tenant import run_event_loop
 
@@ -268,6 +281,8 @@ def _check_once(args: argparse.Namespace, tree: CourseTree, config_text: str, co
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from engine.labrun import LabRunner
+    
     tree = _tree(args)
     if args.lab not in tree.labs:
         LabRunner(tree, args.lab)
@@ -297,6 +312,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
+    from engine.labrun import LabRunner, Outcome
+    from engine.store import Store
+    from grading import Result
+    from labs.tenant.capture import CaptureReader
+    
     tree = _tree(args)
     if args.lab not in tree.labs:
         LabRunner(tree, args.lab)

@@ -19,12 +19,13 @@ from typing import Any
 from engine.commands._common import add_course_option, emit_json, stdout_console
 from engine.commands.admin import register_tenant
 from engine.errors import TenantError, UsageError
-from engine.tenants import load_scenario, pki_dir, running_info, state_dir_for
-from labs.tenant.capture import CaptureReader
-from labs.tenant.mailstore import FOLDERS, MailStore
-from labs.tenant.trace import STATUSES, TraceQuery, TraceQueryError, query_trace
 
 __all__ = ["register", "run_event_loop"]
+
+STATUSES = ("Delivered", "Expanded", "Failed", "FilteredAsSpam", "GettingStatus", "None", "Pending", "Quarantined")
+"""Get-MessageTraceV2 status values (labs.tenant.trace.STATUSES; a test keeps them equal)."""
+FOLDERS = ("Inbox", "Junk Email", "Sent Items")
+"""Mailbox folders (labs.tenant.mailstore.FOLDERS; a test keeps them equal)."""
 
 
 def register(sub: Any) -> None:
@@ -137,6 +138,7 @@ def _commands(info: dict[str, Any], scenario: Any) -> list[tuple[str, str]]:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    from engine.tenants import load_scenario, pki_dir, state_dir_for
     from labs.tenant.server import Tenant, TenantStartError
 
     scenario = load_scenario(args.scenario, args.course)
@@ -204,11 +206,16 @@ def _print_ready(info: dict[str, Any], scenario: Any) -> None:
 
 
 def _state_dir(args: argparse.Namespace) -> Path:
+    from engine.tenants import running_info
+
     info = running_info(args.scenario, args.state_dir)
     return Path(info["state_dir"])
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
+    from labs.tenant.capture import CaptureReader
+    from labs.tenant.trace import TraceQuery, TraceQueryError, query_trace
+
     state_dir = _state_dir(args)
     reader = CaptureReader(state_dir / "capture.sqlite3")
     try:
@@ -248,6 +255,9 @@ def cmd_trace(args: argparse.Namespace) -> int:
 
 
 def cmd_mailbox(args: argparse.Namespace) -> int:
+    from engine.tenants import load_scenario, running_info
+    from labs.tenant.mailstore import MailStore
+
     state_dir = _state_dir(args)
     folder = {"junk": "Junk Email", "sent": "Sent Items", "inbox": "Inbox"}.get((args.folder or "").lower(), args.folder)
     if folder is not None and folder not in FOLDERS:
@@ -288,6 +298,8 @@ def cmd_mailbox(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
+    from engine.tenants import load_scenario, running_info
+
     info: dict[str, Any] | None = None
     if not args.token_url or args.app:
         info = running_info(args.scenario, args.state_dir)

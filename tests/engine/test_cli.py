@@ -71,3 +71,21 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     assert "Traceback" in result.stderr
     result = run("outline", "--course", str(tmp_path))
     assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_cli_constants_match_the_tenant() -> None:
+    from engine.commands import content, tenant
+    from engine.schema import FORMATS
+    from labs.tenant.mailstore import FOLDERS
+    from labs.tenant.trace import STATUSES
+
+    assert tenant.STATUSES == STATUSES and tenant.FOLDERS == FOLDERS
+    assert sorted(content.FORMAT_NAMES) == sorted(FORMATS)
+
+
+def test_help_does_not_load_the_content_models() -> None:
+    code = ("import sys; from engine.cli import build_parser; build_parser();"
+            "heavy = [m for m in ('pydantic', 'aiohttp', 'aiosmtpd', 'labs.tenant.scenario') if m in sys.modules];"
+            "print(heavy); sys.exit(1 if heavy else 0)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -47,7 +47,7 @@ def test_markdown_has_tables_and_no_raw_html() -> None:
 
 def test_internal_links_are_found_with_lines() -> None:
     links = list(internal_links("intro\n\nsee [ports](lesson:l1-ports) and\n[MX](glossary:mx) [web](https://x)\n"))
-    assert [(link.scheme, link.target, link.line) for link in links] == [("lesson", "l1-ports", 3), ("glossary", "mx", 3)]
+    assert [(link.scheme, link.target, link.line) for link in links] == [("lesson", "l1-ports", 3), ("glossary", "mx", 4)]
 
 
 @pytest.mark.parametrize(
