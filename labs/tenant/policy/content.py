@@ -30,14 +30,16 @@ __all__ = [
     "parse_dmarc",
 ]
 
-_PSL = PublicSuffixList()
+@lru_cache(maxsize=1)
+def _psl() -> PublicSuffixList:
+    return PublicSuffixList()  # parses the bundled list: done on first use, not at import
 
 
 @lru_cache(maxsize=2048)
 def organizational_domain(domain: str) -> str:
     """Return the organisational domain (``mail.contoso.co.uk`` → ``contoso.co.uk``)."""
     domain = domain.lower().rstrip(".")
-    return _PSL.privatesuffix(domain) or domain
+    return str(_psl().privatesuffix(domain) or domain)
 
 
 class _Query(spf.query):  # type: ignore[misc]
