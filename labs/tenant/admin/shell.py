@@ -249,6 +249,8 @@ class AdminShell:
                     at=iso(ctx.now()), run_id=self.tenant.run_id, who=session.who, cmdlet=change.cmdlet,
                     parameters=change.parameters, target=change.target, before=change.before, after=change.after,
                     command=change.command))
+            if ctx.changes:
+                store.flush()  # on disk before the command returns: a grader may read it at once
         self.session = session
         objects = [plain(o) for item in items for o in (item.objects if isinstance(item, Formatted) else (item,))]
         return CommandResult(True, output, objects, None)
