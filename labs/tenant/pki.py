@@ -136,6 +136,13 @@ def _with(stem: Path, suffix: str) -> Path:
     return stem.parent / (stem.name + suffix)
 
 
+def _load_key(pem: bytes) -> Any:
+    """Load one of our own key files. RSA consistency checks are skipped: they cost ~50 ms per
+    load (every tenant start) and the files are ours (0600); a damaged key still fails to match
+    its certificate, or to sign, and is then replaced."""
+    return serialization.load_pem_private_key(pem, password=None, unsafe_skip_rsa_key_validation=True)
+
+
 def _key_pem(key: PrivateKey) -> bytes:
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                              serialization.NoEncryption())
@@ -206,7 +213,7 @@ class Pki:
     def _load(stem: Path) -> tuple[x509.Certificate, PrivateKey] | None:
         try:
             cert = x509.load_pem_x509_certificate(_with(stem, ".pem").read_bytes())
-            key = serialization.load_pem_private_key(_with(stem, ".key").read_bytes(), password=None)
+            key = _load_key(_with(stem, ".key").read_bytes())
         except (OSError, ValueError, TypeError):
             return None
         if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) or not _same_key(cert, key):
@@ -531,7 +538,7 @@ class Pki:
     @staticmethod
     def _load_rsa(path: Path) -> rsa.RSAPrivateKey | None:
         try:
-            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+            key = _load_key(path.read_bytes())
         except (OSError, ValueError, TypeError):
             return None
         return key if isinstance(key, rsa.RSAPrivateKey) else None
