@@ -239,6 +239,9 @@ class AdminShell:
             return CommandResult(False, "", [], exc.message)
         except RecursionError:
             return CommandResult(False, "", [], "The command line is nested too deeply.")
+        except Exception as exc:  # a fault in relaylab itself: still nothing applied, the tenant keeps serving
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            return CommandResult(False, "", [], f"relaylab internal error ({type(exc).__name__}): {reason}")
         output = _render(ctx.host, items)
         if ctx.state is not self.tenant.state:
             self.tenant.apply(ctx.state)
