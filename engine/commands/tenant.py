@@ -157,6 +157,11 @@ def cmd_up(args: argparse.Namespace) -> int:
                 loop.add_signal_handler(sig, stop.set)
         try:
             tenant.write_ready_file()
+
+            def remember(_state: Any) -> None:  # admin changes reach tenant.json (lab grade, trace)
+                tenant.write_ready_file()
+
+            tenant.on_change(remember)
             info = tenant.ready_info()
             if args.json:
                 sys.stdout.write(json.dumps(info, separators=(",", ":")) + "\n")

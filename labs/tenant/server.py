@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from labs.records import SessionRecord
-from labs.tenant.admin.control import SOCKET_NAME, ControlError, ControlServer
+from labs.tenant.admin.control import SOCKET_NAME, ControlError, ControlServer, is_alive
 from labs.tenant.capture import CaptureEvent, CaptureReader, CaptureStore, SessionCapture
 from labs.tenant.clock import Clock
 from labs.tenant.delivery import Processor
@@ -369,6 +369,9 @@ class Tenant:
     async def start(self) -> None:
         """Create the PKI if needed, open the capture file, and start every listener and the issuer."""
         loop = asyncio.get_running_loop()
+        if is_alive(self.state_dir / SOCKET_NAME):
+            raise TenantStartError(f"a tenant is already running in {self.state_dir}; stop it first "
+                                   "(or give this one another --state-dir)")
         shutil.rmtree(self.spool_dir, ignore_errors=True)
         self.spool_dir.mkdir(parents=True, exist_ok=True)
         self.capture_store = CaptureStore(self.state_dir / "capture.sqlite3")

@@ -218,3 +218,17 @@ def test_dot_stuffing_is_undone(tenant: TenantThread) -> None:
                       "Subject: dots\r\n\r\n.leading dot\r\n..two\r\nend\r\n")
     text = tenant.mailbox("adele.vance@contoso.com", "Inbox")[0].raw()
     assert text.endswith(b"Subject: dots\r\n\r\n.leading dot\r\n..two\r\nend\r\n")
+
+
+async def test_a_second_tenant_on_the_same_state_folder_is_refused(tmp_path: Path) -> None:
+    from labs.tenant.server import Tenant, TenantStartError
+
+    first = Tenant(load_contoso(), state_dir=tmp_path / "s", pki_dir=tmp_path / "pki")
+    await first.start()
+    try:
+        second = Tenant(load_contoso(), state_dir=tmp_path / "s", pki_dir=tmp_path / "pki")
+        with pytest.raises(TenantStartError, match="already running"):
+            await second.start()
+        assert first.records(this_run=False) == []  # the first tenant's capture was not disturbed
+    finally:
+        await first.stop()

@@ -67,6 +67,11 @@ def _addressable(path: Path) -> Iterator[str]:
         os.close(fd)
 
 
+def is_alive(path: Path) -> bool:
+    """Whether a tenant's control socket at ``path`` answers (a running tenant owns that folder)."""
+    return path.exists() and _alive(path)
+
+
 def _alive(path: Path) -> bool:
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     probe.settimeout(2)
