@@ -72,9 +72,9 @@ def _connect(path: Path) -> ControlClient:
 
 
 def cmd_exec(args: argparse.Namespace) -> int:
+    """Run one command line; exit 1 with its one-line error when it fails."""
     from labs.tenant.admin.control import ControlError
 
-    """Run one command line; exit 1 with its one-line error when it fails."""
     client = _connect(_socket_path(args))
     try:
         result = client.execute(args.command)
@@ -98,9 +98,9 @@ def _history_file() -> Path:
 
 
 def _setup_readline(client: ControlClient) -> Callable[[], None]:
+    """Set up history and Tab completion; returns the function that saves the history."""
     from labs.tenant.admin.control import ControlError
 
-    """Set up history and Tab completion; returns the function that saves the history."""
     try:
         import readline
     except ImportError:  # pragma: no cover - Windows without pyreadline
@@ -132,9 +132,9 @@ def _setup_readline(client: ControlClient) -> Callable[[], None]:
 
 
 def cmd_shell(args: argparse.Namespace) -> int:
+    """Read command lines at a ``PS>`` prompt until ``exit`` or end of input."""
     from labs.tenant.admin.control import ControlError
 
-    """Read command lines at a ``PS>`` prompt until ``exit`` or end of input."""
     path = _socket_path(args)
     client = _connect(path)
     save = _setup_readline(client)
