@@ -8,14 +8,16 @@ Entra's default: a random 60 to 90 minutes.
 
 :func:`verify_token` never raises on hostile input. It returns a :class:`TokenCheck` whose
 ``reason`` is a machine word and whose ``claims`` are the safe subset a session record may keep
-(never the token itself). Verification is cheap (one RSA signature check, key objects passed in
-ready to use): about 60 µs on a laptop.
+(never the token itself). Verification is cheap: one RSA signature check on strictly validated
+segments, with key objects decoded once; about 70 µs per token on the development machine, of
+which 40 µs is the RSA operation.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import re
 import secrets
 import uuid
 from collections.abc import Mapping, Sequence
@@ -25,6 +27,7 @@ from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
 
 __all__ = [
     "EXCHANGE_AUDIENCE",
@@ -212,9 +215,18 @@ def _usable_key(value: Any) -> rsa.RSAPublicKey | None:
     return found
 
 
+_SEGMENT_RE = re.compile(r"^[A-Za-z0-9_-]+\Z")
+_RS256 = RSAAlgorithm(RSAAlgorithm.SHA256)
+
+
+def _b64(segment: str) -> bytes:
+    if len(segment) % 4 == 1:
+        raise ValueError("impossible base64url length")
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
 def _b64_json(segment: str) -> Any:
-    pad = "=" * (-len(segment) % 4)
-    return json.loads(base64.urlsafe_b64decode(segment + pad))
+    return json.loads(_b64(segment))
 
 
 def verify_token(token: str, *, keys: Mapping[str, Any], tenant_id: str, now: datetime | float,
@@ -252,10 +264,11 @@ def _verify(token: str, keys: Mapping[str, Any], tenant_id: str, now: datetime |
         return TokenCheck(False, "malformed")
     if len(token) > MAX_TOKEN_CHARS:
         return TokenCheck(False, "too-long")
-    if not token.isascii() or token.count(".") != 2:
+    parts = token.split(".")
+    if len(parts) != 3 or not _SEGMENT_RE.match(parts[0]) or not _SEGMENT_RE.match(parts[1]):
         return TokenCheck(False, "malformed")
     try:
-        header = _b64_json(token.split(".", 1)[0])
+        header = _b64_json(parts[0])
     except (ValueError, UnicodeDecodeError):
         return TokenCheck(False, "malformed")
     if not isinstance(header, dict):
@@ -271,14 +284,19 @@ def _verify(token: str, keys: Mapping[str, Any], tenant_id: str, now: datetime |
     key = _usable_key(keys.get(kid)) if isinstance(kid, str) else None
     if key is None:
         return TokenCheck(False, "unknown-key")
+    if not _SEGMENT_RE.match(parts[2]):
+        return TokenCheck(False, "malformed")
+    # PyJWT's RS256 primitive on strictly checked segments: jwt.decode() re-validates every
+    # base64 character in Python, which made a check four times slower (200 µs of 250).
     try:
-        claims = jwt.decode(token, key, algorithms=["RS256"],
-                            options={"verify_signature": True, "verify_exp": False, "verify_nbf": False,
-                                     "verify_iat": False, "verify_aud": False, "verify_iss": False,
-                                     "verify_sub": False, "verify_jti": False})
-    except jwt.InvalidSignatureError:
+        signature = _b64(parts[2])
+    except ValueError:
+        return TokenCheck(False, "malformed")
+    if not _RS256.verify(f"{parts[0]}.{parts[1]}".encode("ascii"), key, signature):
         return TokenCheck(False, "bad-signature")
-    except jwt.PyJWTError:
+    try:
+        claims = _b64_json(parts[1])
+    except (ValueError, UnicodeDecodeError):
         return TokenCheck(False, "malformed")
     if not isinstance(claims, dict):
         return TokenCheck(False, "malformed")

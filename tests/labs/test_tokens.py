@@ -281,6 +281,10 @@ def _garbage_cases(token: str) -> list[tuple[Any, str]]:
         (f"{header}.{payload}", "malformed"),                    # truncated: no signature part
         (token[: len(token) // 2], "malformed"),                 # cut in the middle
         (f"{header}.{payload}.{sig}.extra", "malformed"),
+        (f"{header}.{payload}.{sig}*", "malformed"),             # a character outside base64url
+        (f"{header}.{payload}.A", "malformed"),                  # a length base64 cannot have
+        (f"{header}.{payload}.AAAA", "bad-signature"),
+        (f"{header}.{payload} .{sig}", "malformed"),
         (f"{b64url(b'[1,2]')}.{payload}.{sig}", "malformed"),    # header is JSON, not an object
         (f"{b64url(b'{not json')}.{payload}.{sig}", "malformed"),
         (f"{b64url(json.dumps({'alg': 7}).encode())}.{payload}.{sig}", "malformed"),
