@@ -27,6 +27,7 @@ import base64
 import binascii
 import collections
 import ipaddress
+import logging
 import re
 import secrets
 import ssl
@@ -58,6 +59,13 @@ __all__ = ["MAX_BODY_BYTES", "IssuerEvent", "TokenIssuer"]
 
 MAX_BODY_BYTES = 64 * 1024
 """Largest token request body accepted."""
+
+_QUIET = logging.getLogger("labs.tenant.oauth.http")
+"""aiohttp's protocol logger for the issuer: silenced. aiohttp logs a malformed request at ERROR with
+the offending bytes (a header line can hold a client secret), so nothing of it may reach a log."""
+_QUIET.addHandler(logging.NullHandler())
+_QUIET.propagate = False
+_QUIET.disabled = True
 
 _GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _NO_STORE = {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"}
@@ -160,7 +168,7 @@ class TokenIssuer:
         if address.version != 4 or not address.is_loopback:
             raise ValueError(f"{host} is not a loopback address; the issuer listens on 127.0.0.0/8 only")
         self._pki.jwt_key()  # create the signing key now, not during the first request
-        runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
+        runner = web.AppRunner(self.app(), access_log=None, handle_signals=False, logger=_QUIET)
         await runner.setup()
         site = web.TCPSite(runner, host, port, ssl_context=self._tls, reuse_address=True)
         try:
@@ -250,8 +258,8 @@ class TokenIssuer:
             return urllib.parse.parse_qs(text, keep_blank_values=True, strict_parsing=False, encoding="utf-8",
                                          errors="strict", max_num_fields=200)
         except (UnicodeDecodeError, ValueError):
-            return request_error(now, "The request body is not UTF-8 form data (application/x-www-form-urlencoded).",
-                                 "body-not-form-data")
+            return request_error(now, "The request body is not valid form data (UTF-8, "
+                                 "application/x-www-form-urlencoded, at most 200 parameters).", "body-not-form-data")
 
     @staticmethod
     def _basic(request: web.Request) -> tuple[str, str] | None | bool:

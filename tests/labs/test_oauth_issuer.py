@@ -247,6 +247,8 @@ async def test_many_fields_and_odd_values_never_produce_a_traceback(running: Run
                  "\x00\x01\x02"):
         status, answer, _ = await running.post(body)
         assert status in (400, 401) and "error" in answer and "Traceback" not in json.dumps(answer)
+    status, answer, _ = await running.post(many)
+    assert "at most 200 parameters" in answer["error_description"]
 
 
 async def test_nothing_secret_is_logged_or_echoed(running: Running, caplog: pytest.LogCaptureFixture) -> None:
@@ -262,6 +264,27 @@ async def test_nothing_secret_is_logged_or_echoed(running: Running, caplog: pyte
         assert secret not in repr(list(running.issuer.events))
     assert not [r for r in caplog.records if r.name.startswith("aiohttp.access")]
     assert [e.reason for e in running.issuer.events] == ["issued", "wrong-secret", "wrong-password"]
+
+
+@pytest.mark.parametrize("raw", [
+    b"POST /t/oauth2/v2.0/token HTTP/1.1\r\nHost: x\r\nAuthorization: Basic Qx7~mP2v\x01SECRET-IN-HEADER\r\n\r\n",
+    b"POST /t/oauth2/v2.0/token?client_secret=SECRET-IN-HEADER HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
+    b"\x16\x03\x01SECRET-IN-HEADER\r\n\r\n",                     # TLS on the plain-HTTP port
+    b"GET /" + b"a" * 20000 + b"SECRET-IN-HEADER HTTP/1.1\r\n\r\n",
+], ids=["control-char-in-header", "negative-length", "tls-on-http", "line-too-long"])
+async def test_malformed_http_gets_400_and_is_never_logged(running: Running, caplog: pytest.LogCaptureFixture,
+                                                          raw: bytes) -> None:
+    """aiohttp logs unparsable requests at ERROR with the offending bytes; the issuer silences that."""
+    caplog.set_level(logging.DEBUG)
+    reader, writer = await asyncio.open_connection("127.0.0.1", running.issuer.port)
+    writer.write(raw)
+    await writer.drain()
+    answer = await asyncio.wait_for(reader.read(200), 30)
+    writer.close()
+    await writer.wait_closed()
+    assert answer.startswith(b"HTTP/1.") and b" 400 " in answer.split(b"\r\n", 1)[0]
+    assert "SECRET-IN-HEADER" not in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
 # -- discovery and keys ------------------------------------------------------------------------------------
