@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import json
 import os
-import signal
 import sys
 import time
 from pathlib import Path
@@ -192,32 +189,20 @@ def cmd_start(args: argparse.Namespace) -> int:
 
 
 def _run_byo(runner: LabRunner, args: argparse.Namespace) -> int:
-    from engine.commands.tenant import run_event_loop
+    from engine.commands.tenant import _print_ready, run_event_loop, serve_until_stopped
+
+    def announce(info: dict[str, Any]) -> None:
+        if args.json:
+            sys.stdout.write(json.dumps({"lab": runner.lab.id, **info}, separators=(",", ":")) + "\n")
+            sys.stdout.flush()
+        else:
+            _print_ready(info, runner.tenant.state)
+            print(f"\nSend with your own client, then grade: relaylab lab grade {runner.lab.id}")
 
     async def main() -> None:
         await runner.start()
-        tenant = runner.tenant
-        tenant.write_ready_file()
-        def remember(_state: Any) -> None:
-            tenant.write_ready_file()
-
-        tenant.on_change(remember)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
         try:
-            info = tenant.ready_info()
-            if args.json:
-                sys.stdout.write(json.dumps({"lab": runner.lab.id, **info}, separators=(",", ":")) + "\n")
-                sys.stdout.flush()
-            else:
-                from engine.commands.tenant import _print_ready
-
-                _print_ready(info, tenant.state)
-                print(f"\nSend with your own client, then grade: relaylab lab grade {runner.lab.id}")
-            await stop.wait()
+            await serve_until_stopped(runner.tenant, announce)
         finally:
             await runner.stop()
 

@@ -137,6 +137,27 @@ def _commands(info: dict[str, Any], scenario: Any) -> list[tuple[str, str]]:
     return out
 
 
+async def serve_until_stopped(tenant: Any, announce: Any) -> None:
+    """Keep a started tenant serving until Ctrl+C or SIGTERM.
+
+    Writes ``tenant.json`` (and again after every admin change, so that ``lab grade`` and
+    ``tenant trace`` see the current state), then calls ``announce(ready_info)``.
+    """
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    tenant.write_ready_file()
+
+    def remember(_state: Any) -> None:
+        tenant.write_ready_file()
+
+    tenant.on_change(remember)
+    announce(tenant.ready_info())
+    await stop.wait()
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     from engine.tenants import load_scenario, pki_dir, state_dir_for
     from labs.tenant.server import Tenant, TenantStartError
@@ -144,31 +165,21 @@ def cmd_up(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, args.course)
     state_dir = args.state_dir or state_dir_for(scenario.id)
 
+    def announce(info: dict[str, Any]) -> None:
+        if args.json:
+            sys.stdout.write(json.dumps(info, separators=(",", ":")) + "\n")
+            sys.stdout.flush()
+        else:
+            _print_ready(info, scenario)
+
     async def main() -> None:
         tenant = Tenant(scenario, state_dir=state_dir, pki_dir=pki_dir(), port_base=args.port_base)
         try:
             await tenant.start()
         except TenantStartError as exc:
             raise TenantError(str(exc)) from None
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
         try:
-            tenant.write_ready_file()
-
-            def remember(_state: Any) -> None:  # admin changes reach tenant.json (lab grade, trace)
-                tenant.write_ready_file()
-
-            tenant.on_change(remember)
-            info = tenant.ready_info()
-            if args.json:
-                sys.stdout.write(json.dumps(info, separators=(",", ":")) + "\n")
-                sys.stdout.flush()
-            else:
-                _print_ready(info, scenario)
-            await stop.wait()
+            await serve_until_stopped(tenant, announce)
         finally:
             await tenant.stop()
             if not args.json:

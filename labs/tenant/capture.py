@@ -15,7 +15,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -339,14 +339,13 @@ class CaptureReader:
         db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=10)
         return db
 
-    def sessions(self, run_id: str | None = None, *, limit: int | None = None) -> list[SessionRecord]:
-        """Return session records, oldest first (of one run, or all)."""
-        sql = "SELECT body FROM sessions"
+    def _bodies(self, table: str, run_id: str | None, order: str, limit: int | None = None) -> list[Any]:
+        sql = f"SELECT body FROM {table}"
         args: tuple[Any, ...] = ()
         if run_id is not None:
             sql += " WHERE run_id = ?"
             args = (run_id,)
-        sql += " ORDER BY started"
+        sql += f" ORDER BY {order}"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         db = self._db()
@@ -354,37 +353,16 @@ class CaptureReader:
             rows = db.execute(sql, args).fetchall()
         finally:
             db.close()
-        return [record_from_json(SessionRecord, json.loads(r[0])) for r in rows]
+        return [json.loads(r[0]) for r in rows]
+
+    def sessions(self, run_id: str | None = None, *, limit: int | None = None) -> list[SessionRecord]:
+        """Return session records, oldest first (of one run, or all)."""
+        return [record_from_json(SessionRecord, b) for b in self._bodies("sessions", run_id, "started", limit)]
 
     def trace(self, run_id: str | None = None) -> list[TraceEntry]:
         """Return message-trace entries, newest first."""
-        sql = "SELECT body FROM trace"
-        args: tuple[Any, ...] = ()
-        if run_id is not None:
-            sql += " WHERE run_id = ?"
-            args = (run_id,)
-        db = self._db()
-        try:
-            rows = db.execute(sql + " ORDER BY received DESC", args).fetchall()
-        finally:
-            db.close()
-        return [record_from_json(TraceEntry, json.loads(r[0])) for r in rows]
+        return [record_from_json(TraceEntry, b) for b in self._bodies("trace", run_id, "received DESC")]
 
     def audit(self, run_id: str | None = None) -> list[AuditEntry]:
         """Return audit entries, oldest first."""
-        sql = "SELECT body FROM audit"
-        args: tuple[Any, ...] = ()
-        if run_id is not None:
-            sql += " WHERE run_id = ?"
-            args = (run_id,)
-        db = self._db()
-        try:
-            rows = db.execute(sql + " ORDER BY seq", args).fetchall()
-        finally:
-            db.close()
-        return [record_from_json(AuditEntry, json.loads(r[0])) for r in rows]
-
-
-def with_status(entry: TraceEntry, status: str) -> TraceEntry:
-    """Return a trace entry with another status."""
-    return replace(entry, status=status)
+        return [record_from_json(AuditEntry, b) for b in self._bodies("audit", run_id, "seq")]
