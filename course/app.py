@@ -66,8 +66,10 @@ class RelaylabApp(App[None]):
         self.device_timeout = device_timeout
         self.clock = now
         self.cache = cache
+        self.service: CourseService | None = None
+        """The course service, once loaded."""
         self.ctx: Context | None = None
-        """The course service and learner, once loaded."""
+        """The course service and learner, once both are known."""
         self.load_error: str | None = None
         self.register_theme(HIGH_CONTRAST)
 
@@ -98,25 +100,38 @@ class RelaylabApp(App[None]):
             self.load_error = exc.message
             self._home.show_error(exc.message)
             return
-        await self._choose_learner(service)
+        self.service = service
+        learners = await asyncio.to_thread(service.learners)
+        if self.learner_name is not None:
+            self._use_learner(self.learner_name)
+        elif len(learners) == 1:
+            self._use_learner(learners[0].name)
+        else:
+            self._ask_learner([item.name for item in learners])
 
-    async def _choose_learner(self, service: CourseService, ask: bool = False) -> None:
+    def _ask_learner(self, names: list[str]) -> None:
+        """Show the learner picker; its answer is used when it closes."""
         from course.dialogs.learner import LearnerDialog
+
+        self.push_screen(LearnerDialog(names), self._learner_picked)
+
+    def _learner_picked(self, name: str | None) -> None:
+        if name:
+            self._use_learner(name)
+
+    @work(exclusive=True, group="learner")
+    async def _use_learner(self, name: str) -> None:
+        """Open (or create) the learner's profile, apply their theme and show their course map."""
         from engine.errors import StoreError
 
-        learners = await asyncio.to_thread(service.learners)
-        name = self.learner_name if not ask else None
-        if name is None and len(learners) == 1 and not ask:
-            name = learners[0].name
-        while True:
-            if name is None:
-                name = await self.push_screen_wait(LearnerDialog([item.name for item in learners]))
-            try:
-                learner = await asyncio.to_thread(service.choose_learner, name)
-                break
-            except StoreError as exc:
-                self.notify(exc.message, severity="error")
-                name = None
+        assert self.service is not None
+        service = self.service
+        try:
+            learner = await asyncio.to_thread(service.choose_learner, name)
+        except StoreError as exc:
+            self.notify(exc.message, severity="error")
+            self._ask_learner([item.name for item in await asyncio.to_thread(service.learners)])
+            return
         self.ctx = Context(service, learner)
         theme = await asyncio.to_thread(service.preference, learner.id, "theme")
         if theme in self.available_themes:
@@ -202,10 +217,10 @@ class RelaylabApp(App[None]):
 
             self.push_screen(ProgressScreen(self.ctx))
 
-    @work(exclusive=True, group="load")
+    @work(exclusive=True, group="learner")
     async def _switch_learner(self) -> None:
-        if self.ctx is not None:
-            await self._choose_learner(self.ctx.service, ask=True)
+        if self.service is not None:
+            self._ask_learner([item.name for item in await asyncio.to_thread(self.service.learners)])
 
     # -- themes -------------------------------------------------------------------------------------
 
@@ -222,8 +237,8 @@ class RelaylabApp(App[None]):
             await asyncio.to_thread(self.ctx.service.set_preference, self.ctx.learner_id, "theme", theme)
 
     async def on_unmount(self) -> None:
-        if self.ctx is not None:
-            self.ctx.service.close()
+        if self.service is not None:
+            self.service.close()
 
 
 def run(course_root: Path | None = None, learner: str | None = None) -> int:

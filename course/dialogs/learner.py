@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.validation import Length
@@ -12,12 +13,14 @@ from textual.widgets import Input, Label, OptionList
 __all__ = ["LearnerDialog"]
 
 
-class LearnerDialog(ModalScreen[str]):
-    """Ask who is learning; returns the chosen or new name.
+class LearnerDialog(ModalScreen[str | None]):
+    """Ask who is learning; returns the chosen or new name (None: keep the current one).
 
     Args:
         names: existing learners, most recently active first.
     """
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
 
     def __init__(self, names: list[str]) -> None:
         super().__init__(id="learner-dialog")
@@ -49,3 +52,8 @@ class LearnerDialog(ModalScreen[str]):
             self.notify("Type a name (1 to 80 characters).", severity="warning")
             return
         self.dismiss(event.value.strip())
+
+    def action_cancel(self) -> None:
+        """Keep the current learner (only when there is one to keep)."""
+        if self.names:
+            self.dismiss(None)

@@ -252,7 +252,7 @@ class LabScreen(Screen[None]):
         else:
             self.query_one(ConfigForm).set_values(self.session.form_values(config))
         self.yaml_mode = not self.yaml_mode
-        self.query_one(ContentSwitcher).current = "config-yaml" if self.yaml_mode else "config-form-holder"
+        self.query_one("#config-switcher", ContentSwitcher).current = "config-yaml" if self.yaml_mode else "config-form-holder"
         self.query_one("#yaml", Button).label = "Form (Ctrl+Y)" if self.yaml_mode else "Raw YAML (Ctrl+Y)"
         self.query_one(TabbedContent).active = "tab-config"
 

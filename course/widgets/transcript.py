@@ -3,6 +3,7 @@ sessions numbered, lines batched so thousands of them keep the app responsive.""
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 from rich.text import Text
@@ -40,6 +41,8 @@ class Transcript(RichLog):
         self._sessions: dict[str, int] = {}
         self.line_count = 0
         """Transcript lines received (not counting session headers)."""
+        self.plain: deque[str] = deque(maxlen=20000)
+        """The transcript as plain text, newest last (also while the tab is hidden)."""
 
     def on_mount(self) -> None:
         self.set_interval(0.05, self.flush)
@@ -76,5 +79,6 @@ class Transcript(RichLog):
         if not self._pending:
             return
         pending, self._pending = self._pending, []
+        self.plain.extend(text.plain for text in pending)
         for text in pending:
             self.write(text, scroll_end=True)
