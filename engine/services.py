@@ -883,6 +883,26 @@ class CourseService:
         self._start_timer(learner_id, "practice")
         return feedback
 
+    def quiz_questions(self, learner_id: str, level: str | None = None, tag: str | None = None, count: int = 10,
+                       seed: int | None = None) -> list[str]:
+        """Questions for a plain-text quiz: those never answered right first (shuffled), then the rest.
+
+        Raises:
+            UsageError: when no question matches the level and tag.
+        """
+        ids = [q.id for q in self.tree.questions.values()
+               if (level is None or q.level == level) and (tag is None or tag in q.tags)]
+        if not ids:
+            raise UsageError(f"no question matches{f' level {level}' if level else ''}{f' tag {tag!r}' if tag else ''}"
+                             f" (tags: {', '.join(self.bank_tags())})")
+        _, right = self._right_questions(learner_id)
+        rng = random.Random(seed)
+        fresh = [q for q in ids if q not in right]
+        known = [q for q in ids if q in right]
+        rng.shuffle(fresh)
+        rng.shuffle(known)
+        return (fresh + known)[: max(1, count)]
+
     # -- question bank and flashcards ------------------------------------------------------------
 
     def bank_tags(self, interview_only: bool = False) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.commands import content, lab, tenant
+from engine.commands import content, lab, quiz, tenant
 
-COMMAND_MODULES = [content, tenant, lab]
+COMMAND_MODULES = [content, tenant, lab, quiz]
 """Modules with a ``register(subparsers)`` function, in help order."""

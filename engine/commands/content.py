@@ -160,4 +160,8 @@ def cmd_outline(args: argparse.Namespace) -> int:
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
-    return cmd_outline(args)
+    # The one place the engine starts the app (allowed in tests/test_architecture.py); imported
+    # here so that no other command loads Textual.
+    from course.app import run
+
+    return run(args.course)

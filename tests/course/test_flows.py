@@ -286,3 +286,16 @@ async def test_switch_learner_from_the_palette() -> None:
         await settle(pilot)
         assert app.ctx is not None and app.ctx.learner.name == "Grace"
         assert isinstance(app.screen, CourseMapScreen) and app.sub_title == "Grace"
+
+
+def test_relaylab_without_arguments_opens_the_app(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    import course.app
+    from engine.cli import main
+
+    calls: list[object] = []
+    monkeypatch.setattr(course.app, "run", lambda root=None, learner=None: calls.append(root) or 0)
+    assert main([]) == 0
+    assert main(["tui", "--course", "/tmp/elsewhere"]) == 0
+    assert calls == [None, Path("/tmp/elsewhere")]

@@ -288,3 +288,62 @@ def test_service_open_defaults_to_the_bundled_course(tmp_path: Path) -> None:
         assert svc.tree.lessons and isinstance(svc.store, Store)
     finally:
         svc.close()
+
+
+# -- the plain-text quiz (relaylab quiz) ------------------------------------------------------------
+
+
+def test_quiz_questions_put_the_ones_never_answered_right_first(service: CourseService, learner: str) -> None:
+    service.answer(learner, "ports-short", "587")
+    picked = service.quiz_questions(learner, level="L1", count=6, seed=3)
+    assert len(picked) == 6 and picked[-1] == "ports-short"
+    assert service.quiz_questions(learner, tag="smtp-auth") == ["auth-single"]
+    with pytest.raises(UsageError, match="no question matches"):
+        service.quiz_questions(learner, tag="nope")
+
+
+def test_plain_quiz_reads_answers_from_stdin_and_stores_them(service: CourseService, learner: str) -> None:
+    import io
+
+    from engine.commands.quiz import _run
+
+    single = service.question("wir-single")
+    right_number = next(i for i, c in enumerate(single.choices, start=1) if c.text == "The MX host")
+    order = service.question("wir-order")
+    order_numbers = " ".join(str(order.items.index(item) + 1) for item in ["EHLO", "MAIL FROM", "RCPT TO", "DATA"])
+    stdin = io.StringIO(f"9\n{right_number}\nnonsense\n{order_numbers}\ns\n587\nsubmission and a password\n\n")
+    stdout = io.StringIO()
+    _run(service, learner, ["wir-single", "wir-order", "wir-multiple", "ports-short", "ports-free"], stdin, stdout)
+    out = stdout.getvalue()
+    assert "Please type one number from 1 to 3." in out
+    assert "Please type each number from 1 to 4 once, in order." in out
+    assert "Skipped." in out and "4 of 4 answered right." in out
+    assert "made: It needs authentication" in out
+    assert [a.mode for a in service.store.answers(learner)] == ["quiz"] * 4
+
+
+def test_plain_quiz_stops_on_q_and_at_end_of_input(service: CourseService, learner: str) -> None:
+    import io
+
+    from engine.commands.quiz import _run
+
+    stdout = io.StringIO()
+    _run(service, learner, ["ports-short", "wir-single"], io.StringIO("q\n"), stdout)
+    assert "Stopped." in stdout.getvalue() and "No questions answered." in stdout.getvalue()
+    stdout = io.StringIO()
+    _run(service, learner, ["ports-short"], io.StringIO(""), stdout)
+    assert "Stopped." in stdout.getvalue()
+
+
+def test_relaylab_quiz_command_runs_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+
+    from engine.cli import main
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("587\n"))
+    code = main(["quiz", "--course", str(fixture_course()), "--tag", "ports", "--count", "1", "--seed", "1",
+                 "--learner", "Ada"])
+    out = capsys.readouterr().out
+    assert code == 0 and "Question 1 of 1" in out
+    assert main(["quiz", "--course", str(fixture_course()), "--count", "0"]) == 2
