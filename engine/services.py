@@ -209,6 +209,8 @@ class LessonView:
     """Markdown (inline)."""
     markdown: str
     """The rendered body."""
+    sections: tuple[str, ...]
+    """The rendered body cut before each second-level heading (the app shows the first at once)."""
     questions: tuple[str, ...]
     previous: LessonRef | None
     next: LessonRef | None
@@ -458,6 +460,31 @@ def plain_text(markdown: str, limit: int | None = None) -> str:
     return text
 
 
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+
+
+def split_sections(markdown: str) -> tuple[str, ...]:
+    """Cut Markdown before each ``## `` heading (never inside a fenced code block).
+
+    Returns:
+        The sections in order; joined with newlines they are the whole text again.
+    """
+    sections: list[list[str]] = [[]]
+    fence: str | None = None
+    for line in markdown.splitlines():
+        match = _FENCE.match(line)
+        if match:
+            marker = match.group(1)
+            if fence is None:
+                fence = marker[0] * len(marker)
+            elif marker.startswith(fence):
+                fence = None
+        elif fence is None and line.startswith("## ") and any(x.strip() for x in sections[-1]):
+            sections.append([])
+        sections[-1].append(line)
+    return tuple("\n".join(lines).strip("\n") + "\n" for lines in sections if any(x.strip() for x in lines))
+
+
 def line_mark(line: Line) -> Literal["client", "server", "info", "tls", "auth", "error"]:
     """Classify a transcript line for display: client, server, an event, TLS, AUTH or an error.
 
@@ -695,7 +722,7 @@ class CourseService:
         return LessonView(
             lesson.id, lesson.level, lesson.title, lesson.summary, lesson.minutes,
             self._module_of.get(lesson_id, ""), f"Lesson {index + 1} of {len(order)}",
-            tuple(lesson.objectives), facts, markdown, tuple(lesson.questions),
+            tuple(lesson.objectives), facts, markdown, split_sections(markdown), tuple(lesson.questions),
             self._ref(prev_id), self._ref(next_id), refs, completed,
         )
 
@@ -1545,4 +1572,4 @@ class LabSession:
 
 __all__ += ["AdminReply", "AttemptRow", "AttemptView", "BankEntry", "CheckView", "Choice", "EndpointInfo",
             "FieldSpec", "LabProgress", "LabSession", "LabView", "LevelProgress", "OptionNote", "ScorePoint",
-            "TopicScore", "check_field", "fixed_clock", "plain_text"]
+            "TopicScore", "check_field", "fixed_clock", "plain_text", "split_sections"]

@@ -1,9 +1,14 @@
 """Provides the lesson reader: rendered Markdown with its table of contents, objectives and key facts,
-in-app links, "mark complete", next and previous, and the way on to the knowledge check."""
+in-app links, "mark complete", next and previous, and the way on to the knowledge check.
+
+A lesson appears section by section: the first section is painted at once and the others follow
+one per frame, so switching lessons stays quick and keys are handled while the rest arrives.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import time
 
 from rich.text import Text
 from textual import on, work
@@ -18,7 +23,9 @@ from textual.widgets.markdown import MarkdownTableOfContents
 from course.context import Context
 from course.dialogs.glossary import GlossaryDialog
 from course.messages import Navigate
-from engine.services import LessonView, Target, md_parser
+from course.widgets.inline import inline_text
+from course.widgets.lesson_markdown import CourseMarkdown
+from engine.services import LessonView, Target
 
 __all__ = ["LessonScreen"]
 
@@ -50,15 +57,19 @@ class LessonScreen(Screen[None]):
         super().__init__(id="lesson-screen")
         self.ctx = ctx
         self._first = lesson_id
+        self._doc: Vertical | None = None
+        self._stale: list[Vertical] = []
+        self._toc: dict[int, list[tuple[int, str, str | None]]] = {}
+        self.painted_at = 0.0
+        """When the first section of the current lesson was painted (perf_counter; for benchmarks)."""
 
     def compose(self) -> ComposeResult:
-        markdown = Markdown(id="lesson-md", parser_factory=md_parser, open_links=False)
         yield Header()
         with Horizontal(id="lesson-body"):
-            yield MarkdownTableOfContents(markdown, id="lesson-toc")
+            yield MarkdownTableOfContents(Markdown(), id="lesson-toc")
             with VerticalScroll(id="lesson-scroll"):
                 yield Static("", id="lesson-meta")
-                yield markdown
+                yield Vertical(id="lesson-docs")
                 with Vertical(id="lesson-end"):
                     yield Static("", id="lesson-refs")
                     with Horizontal(id="lesson-actions"):
@@ -68,9 +79,9 @@ class LessonScreen(Screen[None]):
                         yield Button("Next", id="next")
             with VerticalScroll(id="lesson-info"):
                 yield Static("Objectives", classes="info-title")
-                yield Markdown(id="lesson-objectives", parser_factory=md_parser, open_links=False)
+                yield Static(id="lesson-objectives")
                 yield Static("Key facts", classes="info-title")
-                yield Markdown(id="lesson-facts", parser_factory=md_parser, open_links=False)
+                yield Static(id="lesson-facts")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -95,11 +106,11 @@ class LessonScreen(Screen[None]):
 
     def watch_lesson_id(self, old: str, new: str) -> None:
         if old:
-            self._leave(old)
+            self._record_leaving(old)
         self.load(new)
 
     @work(group="time")
-    async def _leave(self, lesson_id: str) -> None:
+    async def _record_leaving(self, lesson_id: str) -> None:
         await asyncio.to_thread(self.ctx.service.leave_lesson, self.ctx.learner_id, lesson_id)
 
     @work(exclusive=True, group="lesson")
@@ -107,14 +118,52 @@ class LessonScreen(Screen[None]):
         """Open the lesson (recorded as where the learner is) and show it."""
         self.view = await asyncio.to_thread(self.ctx.service.open_lesson, self.ctx.learner_id, lesson_id)
 
-    async def watch_view(self, view: LessonView | None) -> None:
+    async def watch_view(self, old: LessonView | None, view: LessonView | None) -> None:
         if view is None:
             return
-        self.sub_title = view.title
         self._show_meta(view)
-        await self.query_one("#lesson-md", Markdown).update(view.markdown)
-        await self.query_one("#lesson-objectives", Markdown).update("\n".join(f"- {o}" for o in view.objectives))
-        await self.query_one("#lesson-facts", Markdown).update("\n".join(f"- {f}" for f in view.key_facts))
+        if old is not None and old.id == view.id:
+            return  # only the completion changed
+        self.sub_title = view.title
+        if self._doc is not None:
+            self._doc.display = False
+            self._stale.append(self._doc)
+        self._doc = Vertical(classes="lesson-doc")
+        self._toc = {}
+        await self.query_one("#lesson-docs").mount(self._doc)
+        await self._doc.mount(CourseMarkdown(view.sections[0]))
+        self.query_one("#lesson-scroll").scroll_home(animate=False)
+        self.call_after_refresh(self._painted)
+        self._show_panels(view)
+        self._stream(self._doc, view.sections[1:])
+
+    def _painted(self) -> None:
+        self.painted_at = time.perf_counter()
+
+    @work(exclusive=True, group="sections")
+    async def _stream(self, doc: Vertical, sections: tuple[str, ...]) -> None:
+        """Mount the other sections one per frame, then drop the lessons shown before."""
+        for section in sections:
+            await self._next_frame()
+            await doc.mount(CourseMarkdown(section))
+        stale, self._stale = self._stale, []
+        for old in stale:
+            await old.remove()
+
+    async def _next_frame(self) -> None:
+        frame: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def resolve() -> None:
+            if not frame.done():
+                frame.set_result(None)
+
+        self.call_after_refresh(resolve)
+        await frame
+
+    def _show_panels(self, view: LessonView) -> None:
+        self.query_one("#lesson-objectives", Static).update(
+            Text("\n").join(Text("• ") + inline_text(o) for o in view.objectives))
+        self.query_one("#lesson-facts", Static).update(Text("\n").join(Text("• ") + inline_text(f) for f in view.key_facts))
         refs = "\n".join(f"• {r}" for r in view.references)
         self.query_one("#lesson-refs", Static).update(Text(f"References\n{refs}" if refs else "", style="dim"))
         check = self.query_one("#check", Button)
@@ -125,8 +174,6 @@ class LessonScreen(Screen[None]):
             button.display = ref is not None
             if ref is not None:
                 button.label = f"{arrow}{ref.title}"
-        self.query_one("#lesson-scroll").scroll_home(animate=False)
-        self.query_one("#lesson-md").focus()
 
     def _show_meta(self, view: LessonView) -> None:
         done = Text(" ✓ completed", style="bold green") if view.completed else Text("")
@@ -138,16 +185,21 @@ class LessonScreen(Screen[None]):
 
     # -- table of contents and links ----------------------------------------------------------------
 
-    @on(Markdown.TableOfContentsUpdated, "#lesson-md")
+    @on(Markdown.TableOfContentsUpdated)
     def toc_updated(self, message: Markdown.TableOfContentsUpdated) -> None:
         message.stop()
-        self.query_one(MarkdownTableOfContents).table_of_contents = message.table_of_contents
+        if self._doc is None or message.markdown.parent is not self._doc:
+            return
+        self._toc[id(message.markdown)] = list(message.table_of_contents)
+        combined = [entry for section in self._doc.children for entry in self._toc.get(id(section), [])]
+        self.query_one(MarkdownTableOfContents).table_of_contents = combined
 
     @on(Markdown.TableOfContentsSelected)
     def toc_selected(self, message: Markdown.TableOfContentsSelected) -> None:
         message.stop()
-        block = self.query_one("#lesson-md").query_one(f"#{message.block_id}")
-        self.query_one("#lesson-scroll", VerticalScroll).scroll_to_widget(block, top=True, animate=False)
+        if self._doc is not None:
+            block = self._doc.query_one(f"#{message.block_id}")
+            self.query_one("#lesson-scroll", VerticalScroll).scroll_to_widget(block, top=True, animate=False)
 
     @on(Markdown.LinkClicked)
     def link(self, message: Markdown.LinkClicked) -> None:
@@ -160,7 +212,8 @@ class LessonScreen(Screen[None]):
             if entry is not None:
                 self.app.push_screen(GlossaryDialog(entry), self._glossary_closed)
         elif target.kind == "anchor":
-            self.query_one("#lesson-md", Markdown).goto_anchor(target.target)
+            if self._doc is not None:
+                any(section.goto_anchor(target.target) for section in self._doc.query(CourseMarkdown))
         elif target.kind == "external":
             self.notify(f"relaylab does not open a browser. The link is:\n{target.target}", title="Web link", timeout=8)
         else:

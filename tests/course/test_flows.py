@@ -17,6 +17,7 @@ from course.screens.help import HelpScreen
 from course.screens.lesson import LessonScreen
 from course.screens.progress import ProgressScreen
 from course.widgets.feedback import FeedbackPanel
+from course.widgets.lesson_markdown import CourseMarkdown
 from course.widgets.question_card import OrderList, QuestionCard
 from engine.services import CourseService, Target
 from tests.course.helpers import SIZE, make_app, screen_text, settle
@@ -72,7 +73,7 @@ async def test_links_open_lessons_and_the_glossary_inside_the_app_and_never_a_br
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, LessonScreen)
-        markdown = screen.query_one("#lesson-md", Markdown)
+        markdown = screen.query_one(CourseMarkdown)
         markdown.post_message(Markdown.LinkClicked(markdown, "glossary:mx"))
         await settle(pilot)
         assert isinstance(app.screen, GlossaryDialog) and "MX host" in screen_text(app)

@@ -347,3 +347,33 @@ def test_relaylab_quiz_command_runs_end_to_end(tmp_path: Path, monkeypatch: pyte
     out = capsys.readouterr().out
     assert code == 0 and "Question 1 of 1" in out
     assert main(["quiz", "--course", str(fixture_course()), "--count", "0"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "sections"),
+    [
+        ("# T\n\nintro\n\n## A\n\na\n\n## B\n\nb\n", ["# T\n\nintro\n", "## A\n\na\n", "## B\n\nb\n"]),
+        # a "## " line inside a fenced block is code, not a heading
+        ("# T\n\n```\n## not a heading\n```\n\n## A\n", ["# T\n\n```\n## not a heading\n```\n", "## A\n"]),
+        ("## First\n\nx\n", ["## First\n\nx\n"]),  # no empty section before the first heading
+        ("~~~~\n## x\n~~~\n## still code\n~~~~\n", ["~~~~\n## x\n~~~\n## still code\n~~~~\n"]),
+    ],
+)
+def test_split_sections(text: str, sections: list[str]) -> None:
+    from engine.services import split_sections
+
+    assert list(split_sections(text)) == sections
+
+
+def test_every_bundled_lesson_splits_into_sections_that_add_up(tmp_path: Path) -> None:
+    from engine.services import split_sections
+
+    svc = CourseService.open(store=tmp_path / "p.sqlite3")
+    try:
+        for lesson_id in svc.tree.lesson_order():
+            view = svc.lesson(lesson_id)
+            assert len(view.sections) >= 2, lesson_id
+            assert "".join(view.sections).replace("\n", "") == view.markdown.replace("\n", ""), lesson_id
+            assert split_sections(view.markdown) == view.sections
+    finally:
+        svc.close()
