@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.commands import content, lab, quiz, tenant
+from engine.commands import content, exam, export, lab, quiz, tenant
 
-COMMAND_MODULES = [content, tenant, lab, quiz]
+COMMAND_MODULES = [content, tenant, lab, quiz, exam, export]
 """Modules with a ``register(subparsers)`` function, in help order."""
