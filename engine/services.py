@@ -1284,6 +1284,8 @@ class AttemptView:
     admin_output: tuple[str, ...]
     sessions: int
     attempt_id: str
+    lessons: Mapping[str, str] = field(default_factory=dict)
+    """Titles of the lessons the checks point to, by id."""
 
     @property
     def percent(self) -> float:
@@ -1539,9 +1541,11 @@ class LabSession:
 
     def _attempt(self, outcome: Any) -> AttemptView:
         device = outcome.device
+        lessons = {c.lesson: self.service.tree.lessons[c.lesson].title for c in outcome.result.checks
+                   if c.lesson and c.lesson in self.service.tree.lessons}
         return AttemptView(outcome.result, device.ok if device else None, outcome.device_error,
                            tuple(device.log) if device else (), tuple(outcome.admin_output),
-                           len(outcome.records), outcome.attempt_id)
+                           len(outcome.records), outcome.attempt_id, lessons)
 
     async def run(self, config: Any, admin: Sequence[str] = ()) -> AttemptView:
         """Run the device with ``config``, grade what the tenant captured, and store the attempt."""

@@ -41,10 +41,10 @@ class BankScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="bank-filters"):
-            yield Input(placeholder="Search questions and answers  (/)", id="bank-search")
-            yield Select[str]([("L1", "L1"), ("L2", "L2"), ("L3", "L3")], prompt="All levels", id="bank-level")
-            yield Select[str]([], prompt="All tags", id="bank-tag")
-            yield Select[str]([("Interview questions", "interview"), ("All questions", "all")], value="interview",
+            yield Input(placeholder="Search (/)", id="bank-search")
+            yield Select[str]([("L1", "L1"), ("L2", "L2"), ("L3", "L3")], prompt="Level", id="bank-level")
+            yield Select[str]([], prompt="Tag", id="bank-tag")
+            yield Select[str]([("Interview", "interview"), ("All questions", "all")], value="interview",
                               allow_blank=False, id="bank-scope")
         with Horizontal(id="bank-body"):
             table: DataTable[str | Text] = DataTable(id="bank-table", cursor_type="row", zebra_stripes=True)

@@ -83,15 +83,15 @@ class LabScreen(Screen[None]):
                         yield Vertical(LoadingIndicator(), id="config-form-holder")
                         yield TextArea(id="config-yaml", show_line_numbers=True)
                     with Horizontal(id="lab-actions"):
-                        yield Button("Run (Ctrl+R)", id="run", variant="primary", disabled=True)
-                        yield Button("Raw YAML (Ctrl+Y)", id="yaml")
-                        yield Button("Hint (Ctrl+E)", id="hint")
+                        yield Button("Run", id="run", variant="primary", disabled=True, tooltip="Ctrl+R")
+                        yield Button("YAML", id="yaml", tooltip="Ctrl+Y: the settings as raw YAML")
+                        yield Button("Hint", id="hint", tooltip="Ctrl+E")
                 with TabPane("Transcript", id="tab-transcript"):
                     yield Transcript(id="transcript")
                 with TabPane("Grade", id="tab-grade"):
                     with VerticalScroll():
                         yield GradePanel(id="grade")
-                        yield Button("Grade my own client's sessions (Ctrl+G)", id="grade-own")
+                        yield Button("Grade my own client's sessions", id="grade-own", tooltip="Ctrl+G")
                 with TabPane("Admin shell", id="tab-admin"):
                     yield Vertical(id="admin-holder")
         yield Static("Starting the lab's tenant…", id="lab-status")
@@ -253,7 +253,7 @@ class LabScreen(Screen[None]):
             self.query_one(ConfigForm).set_values(self.session.form_values(config))
         self.yaml_mode = not self.yaml_mode
         self.query_one("#config-switcher", ContentSwitcher).current = "config-yaml" if self.yaml_mode else "config-form-holder"
-        self.query_one("#yaml", Button).label = "Form (Ctrl+Y)" if self.yaml_mode else "Raw YAML (Ctrl+Y)"
+        self.query_one("#yaml", Button).label = "Form" if self.yaml_mode else "YAML"
         self.query_one(TabbedContent).active = "tab-config"
 
     def action_next_tab(self) -> None:

@@ -40,10 +40,11 @@ class ProgressScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll(id="progress-body"):
-            with Horizontal(id="progress-top"):
-                yield DataTable(id="progress-levels", cursor_type="none")
-                yield Static("", id="progress-summary")
+            yield DataTable(id="progress-levels", cursor_type="none")
             yield ScoreChart(id="progress-chart")
+            with Horizontal(id="progress-bottom"):
+                yield Static("", id="progress-time")
+                yield Static("", id="progress-weak")
             yield Static("Labs", classes="section-title")
             yield DataTable(id="progress-labs", cursor_type="row")
             yield Static("Attempts", classes="section-title")
@@ -71,12 +72,14 @@ class ProgressScreen(Screen[None]):
             levels.add_row(Text(f"{lv.id} {lv.title}", style="bold"), f"{lv.lessons_done}/{lv.lessons_total}",
                            f"{lv.checks_done}/{lv.checks_total}", labs, f"{lv.right}/{lv.answered}")
         seconds = progress.seconds
+        spent = Text()
+        spent.append("Time spent\n", style="bold")
+        spent.append(f"  total     {duration(seconds.get('total', 0))}\n")
+        spent.append(f"  reading   {duration(seconds.get('reading', 0))}\n")
+        spent.append(f"  practice  {duration(seconds.get('practice', 0))}\n")
+        spent.append(f"  labs      {duration(seconds.get('labs', 0))}")
+        self.query_one("#progress-time", Static).update(spent)
         summary = Text()
-        summary.append("Time spent\n", style="bold")
-        summary.append(f"  total     {duration(seconds.get('total', 0))}\n")
-        summary.append(f"  reading   {duration(seconds.get('reading', 0))}\n")
-        summary.append(f"  practice  {duration(seconds.get('practice', 0))}\n")
-        summary.append(f"  labs      {duration(seconds.get('labs', 0))}\n\n")
         summary.append("Weakest topics\n", style="bold")
         if progress.weakest:
             for topic in progress.weakest:
@@ -84,7 +87,7 @@ class ProgressScreen(Screen[None]):
                 summary.append(f"  ({topic.items} item{'s' if topic.items != 1 else ''})\n", style="dim")
         else:
             summary.append("  none yet — answer some questions\n", style="dim")
-        self.query_one("#progress-summary", Static).update(summary)
+        self.query_one("#progress-weak", Static).update(summary)
         self.query_one(ScoreChart).show_points(progress.points)
         lab_table = self.query_one("#progress-labs", DataTable)
         lab_table.clear()

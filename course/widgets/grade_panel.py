@@ -34,22 +34,25 @@ class GradePanel(Static):
             verdict = ("PASSED", "bold green") if result.passed else ("NOT PASSED", "bold red")
             head = Text.assemble(verdict, f"  {result.score:g}/{result.max_score:g} points ({result.percent:.0f}%)",
                                  (f"  · {attempt.sessions} session(s) graded", "dim"))
-        table = Table(show_header=True, header_style="bold", expand=True, box=None, padding=(0, 1))
-        table.add_column("", width=2)
-        table.add_column("Check", ratio=2)
-        table.add_column("Points", justify="right", width=7)
-        table.add_column("What the grader saw", ratio=3)
+        table = Table(show_header=True, header_style="bold", expand=True, box=None, padding=(0, 1, 1, 0))
+        table.add_column("", width=1)
+        table.add_column("Check · what the grader saw", ratio=1)
+        table.add_column("Points", justify="right", width=6)
         for check in result.checks:
             if check.skipped:
                 sign = Text("–", style="dim")
             else:
                 sign = Text("✓", style="bold green") if check.passed else Text("✗", style="bold red")
-            message = Text(check.message)
+            cell = Text(check.title, style="bold")
+            if check.skipped:
+                cell.append(" (skipped: an earlier check failed)", style="dim")
+            if check.message:
+                cell.append(f"\n{check.message}")
             if check.observed:
-                message.append(f"\n{check.observed}", style="dim")
+                cell.append(f"\n{check.observed}", style="dim")
             if check.lesson and not check.passed:
-                message.append(f"\nReread: {check.lesson}", style="italic")
-            table.add_row(sign, check.title, f"{check.points:g}/{check.max_points:g}", message)
+                cell.append(f"\nReread: {attempt.lessons.get(check.lesson, check.lesson)}", style="italic")
+            table.add_row(sign, cell, f"{check.points:g}/{check.max_points:g}")
         parts: list[Text | Table] = [head, Text("")]
         if result.checks:
             parts.append(table)

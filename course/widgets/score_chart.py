@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from textual_plotext import PlotextPlot
@@ -38,6 +39,11 @@ class ScoreChart(PlotextPlot):
                 plt.scatter(dates, values, label=label, marker=marker)
             else:
                 plt.plot(dates, values, label=label, marker=marker)
-        if not points:
+        if points:
+            # a day either side, so a single day is not stretched over decades
+            first = date.fromisoformat(min(p.at[:10] for p in points)) - timedelta(days=1)
+            last = date.fromisoformat(max(p.at[:10] for p in points)) + timedelta(days=1)
+            plt.xlim(first.isoformat(), last.isoformat())  # type: ignore[arg-type]  # plotext takes dates as text
+        else:
             plt.title("Scores over time: nothing yet — answer a check or run a lab")
         self.refresh()
