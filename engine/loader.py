@@ -330,6 +330,17 @@ class _Loader:
                     self.ref(Origin(cov, ("sections", i, "questions", j)), "question", qid, tree.questions)
                 for j, lab_id in enumerate(section.labs):
                     self.ref(Origin(cov, ("sections", i, "labs", j)), "lab", lab_id, tree.labs)
+        for lab_id, lab in tree.labs.items():
+            origin = tree.origins[("lab", lab_id)]
+            try:
+                lab_vars: dict[str, Any] | None = tree.template_vars(lab.scenario(tree)) if variables else None
+            except ValueError:
+                lab_vars = None  # the overrides do not validate; Lab.cross_check reports that
+            texts: list[tuple[tuple[str | int, ...], str]] = [(("situation",), lab.situation), (("task",), lab.task)]
+            texts += [(("hints", i), h) for i, h in enumerate(lab.hints)]
+            texts += [(("admin_tasks", i), t) for i, t in enumerate(lab.admin_tasks)]
+            for key, text in texts:
+                self.check_text(origin, key, text, lab_vars, tree)
         for kind, items in (("lab", tree.labs), ("assessment", tree.assessments)):
             for item_id, item in items.items():
                 item.cross_check(tree, self.reporter(tree.origins[(kind, item_id)]))
@@ -340,7 +351,7 @@ class _Loader:
 
         return report
 
-    def check_text(self, origin: Origin, key: tuple[str, ...], text: str,
+    def check_text(self, origin: Origin, key: tuple[str | int, ...], text: str,
                    variables: dict[str, Any] | None, tree: CourseTree) -> None:
         path = (*origin.path, *key)
         doc = self.docs.get(origin.file)

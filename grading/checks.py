@@ -118,20 +118,32 @@ def check_delivered(spec: DeliveredCheck, facts: Facts) -> tuple[bool, str]:
     if spec.expect:
         if hits:
             return True, "delivered to " + ", ".join(dict.fromkeys(hits))
-        seen = [f"{r.address}: {r.reply or r.disposition}" for rec in facts.records for t in rec.transactions
-                for r in t.recipients if _match(r.address, spec.to)]
-        junk = [f"{r.address} went to Junk Email" for rec in facts.records for t in rec.transactions
-                for r in t.recipients if _match(r.address, spec.to) and r.disposition == "junk"]
-        observed = "; ".join(junk or seen) or f"nothing was sent to {spec.to}"
+        mine = [(t, r) for rec in facts.records for t in rec.transactions
+                if _match(t.mail_from, spec.from_pattern) for r in t.recipients if _match(r.address, spec.to)]
+        junk = [f"{r.address} went to Junk Email" for _t, r in mine if r.disposition == "junk"]
+        junk += [f"{e.recipient_address} went to Junk Email" for e in facts.trace
+                 if e.status == "FilteredAsSpam" and _match(e.recipient_address, spec.to)
+                 and _match(e.sender_address, spec.from_pattern)]
+        failed = [f"{e.recipient_address}: message trace says {e.status}" for e in facts.trace
+                  if e.status in ("Failed", "Pending") and _match(e.recipient_address, spec.to)
+                  and _match(e.sender_address, spec.from_pattern)]
+        seen = [f"{r.address}: {r.reply or r.disposition}" for _t, r in mine]
+        observed = "; ".join(dict.fromkeys(junk or failed or seen)) or (
+            f"nothing was sent to {spec.to}" + (f" from {spec.from_pattern}" if spec.from_pattern else ""))
         return False, observed
     return (not hits), ("nothing reached " + spec.to) if not hits else "delivered to " + ", ".join(dict.fromkeys(hits))
 
 
 def check_reply(spec: ReplyCheck, facts: Facts) -> tuple[bool, str]:
-    seen = [(stage, text) for record in facts.records for stage, text in _stages(record)
-            if text.startswith(spec.code) and (spec.stage == "any" or stage == spec.stage)]
+    anywhere = [(stage, text) for record in facts.records for stage, text in _stages(record)
+                if text.startswith(spec.code)]
+    seen = [(stage, text) for stage, text in anywhere if spec.stage == "any" or stage == spec.stage]
     if spec.present:
-        return (bool(seen), f"{seen[0][0]}: {seen[0][1][:160]}") if seen else (False, f"no '{spec.code}' reply was seen")
+        if seen:
+            return True, f"{seen[0][0]}: {seen[0][1][:160]}"
+        if anywhere:
+            return False, f"'{spec.code}' came at {anywhere[0][0]}, not at {spec.stage}"
+        return False, f"no '{spec.code}' reply was seen"
     return (not seen), (f"{seen[0][0]}: {seen[0][1][:160]}" if seen else f"no '{spec.code}' reply")
 
 

@@ -164,4 +164,4 @@ def cmd_tui(args: argparse.Namespace) -> int:
     # here so that no other command loads Textual.
     from course.app import run
 
-    return run(args.course)
+    return int(run(args.course))

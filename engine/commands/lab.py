@@ -145,16 +145,18 @@ def cmd_hint(args: argparse.Namespace) -> int:
               "say what is still wrong.")
     else:
         print(f"Hint {shown} of {len(lab.hints)}:\n")
-        stdout_console().print(_markdown(hint, tree))
+        stdout_console().print(_markdown(hint, tree, lab.id))
     return 0
 
 
-def _markdown(text: str, tree: CourseTree) -> Any:
+def _markdown(text: str, tree: CourseTree, lab_id: str | None = None) -> Any:
+    """Render lab text with the names of the lab's own tenant (its overrides included)."""
     from rich.markdown import Markdown
 
     from engine.render import render_markdown
 
-    return Markdown(render_markdown(text, tree.template_vars()))
+    scenario = tree.labs[lab_id].scenario(tree) if lab_id else None
+    return Markdown(render_markdown(text, tree.template_vars(scenario)))
 
 
 # -- start -------------------------------------------------------------------------------------------
@@ -177,10 +179,10 @@ def cmd_start(args: argparse.Namespace) -> int:
     if not args.json:
         console = stdout_console()
         console.rule(f"[bold]{lab.title}[/] ({lab.level}, about {lab.minutes} min)")
-        console.print(_markdown(lab.situation, tree))
-        console.print(_markdown("**Your task.** " + lab.task, tree))
+        console.print(_markdown(lab.situation, tree, lab.id))
+        console.print(_markdown("**Your task.** " + lab.task, tree, lab.id))
         for task in lab.admin_tasks:
-            console.print(_markdown("- " + task, tree))
+            console.print(_markdown("- " + task, tree, lab.id))
         console.print(f"\nThe device's starting config is in [bold]{target}[/]. Edit it and run "
                       f"[bold]relaylab lab check {lab.id}[/]. Stuck? [bold]relaylab lab hint {lab.id}[/]")
     if args.byo:

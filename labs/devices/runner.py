@@ -121,7 +121,12 @@ async def _connection(config: DeviceConfig, *, host: str, port: int, real_host: 
         except TimeoutError:
             raise _Fail(f"no reply from {real_host}:{config.port}: timed out waiting for the server") from None
         log.append(f"<- {response.code} {response.message}")
-        ehlo = await smtp.ehlo()
+        try:
+            ehlo = await smtp.ehlo()
+        except aiosmtplib.SMTPResponseException as exc:
+            raise _Fail(f"{exc.code} {exc.message}") from None
+        except aiosmtplib.SMTPServerDisconnected as exc:
+            raise _Fail(f"the server closed the connection: {exc}") from None
         log.append(f"<- {ehlo.code} (EHLO)")
         if ehlo.code != 250:
             raise _Fail(f"EHLO refused: {ehlo.code} {ehlo.message}")
@@ -139,6 +144,8 @@ async def _connection(config: DeviceConfig, *, host: str, port: int, real_host: 
                 ehlo = await smtp.ehlo()
             except aiosmtplib.SMTPServerDisconnected as exc:
                 raise _Fail(f"the server closed the connection after TLS: {exc}") from None
+            except aiosmtplib.SMTPResponseException as exc:
+                raise _Fail(f"{exc.code} {exc.message}") from None
             if ehlo.code != 250:
                 raise _Fail(f"{ehlo.code} {ehlo.message}")
         if config.auth != "none":

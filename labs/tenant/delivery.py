@@ -325,7 +325,8 @@ class Processor:
                                                    "The message was successfully delivered." if folder == "Inbox"
                                                    else "The message was delivered to the Junk Email folder.")],
                               direction_in)
-                recipients.append(Recipient(address, R.RECIPIENT_OK.text, True, "internal", "delivered", "expanded"))
+                recipients.append(Recipient(address, R.RECIPIENT_OK.text, True, "internal",
+                                            "delivered" if folder == "Inbox" else "junk", "expanded"))
                 continue
             if route == "internal" and recipient is not None:
                 deliver_internal(recipient.address, folder)

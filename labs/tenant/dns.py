@@ -51,6 +51,10 @@ class ScenarioDns:
         for domain in [*(d.name for d in scenario.accepted_domains), scenario.initial_domain]:
             for selector in ("selector1", "selector2"):
                 self._dkim_hosts[dkim_selector_host(selector, domain, scenario.initial_domain)] = (domain, selector)
+        for selector in ("selector1", "selector2"):
+            # Exchange Online signs with the initial domain when a domain's own signing is off; its
+            # selectors are published on the initial domain itself.
+            self._dkim_hosts[f"{selector}._domainkey.{scenario.initial_domain}"] = (scenario.initial_domain, selector)
 
     def lookup(self, name: str, rtype: str, depth: int = 0) -> list[Any]:
         """Return the answers for (name, type), following CNAMEs (at most 8)."""

@@ -193,14 +193,6 @@ class TenantSMTP(SMTP):
         if self.listener.submission and version in ("TLSv1", "TLSv1.1") and not self.tenant.legacy_tls_allowed(sni):
             # Exchange Online completes the old handshake only to say it is not supported.
             self._closing_reply = R.TLS_LEGACY.text
-            if not implicit:
-                self.loop.call_soon(self._refuse_now)
-
-    def _refuse_now(self) -> None:
-        if self._closing_reply and self.transport is not None:
-            self._send_line(self._closing_reply)
-            self.capture.close_reason = "server"
-            self.transport.close()
 
     def connection_lost(self, error: Exception | None) -> None:
         try:
@@ -319,8 +311,20 @@ class TenantSMTP(SMTP):
         return text
 
     async def handle_exception(self, error: Exception) -> str:
-        logging.getLogger("relaylab.tenant").exception("session %s failed", self.session_id)
+        """An unexpected failure: say it in the transcript (never on a trainee's terminal), answer as EXO does."""
+        if not isinstance(error, TLSSetupException) and self.capture is not None:
+            self.capture.line("I", f"server error: {type(error).__name__}: {str(error)[:200]}")
+        logging.getLogger("relaylab.tenant").debug("session %s failed", self.session_id, exc_info=error)
         return "451 4.7.0 Temporary server error. Please try again later. PRX5"
+
+    def eof_received(self) -> bool | None:
+        """The client hung up: close our side too, so that the session ends and its record is written.
+
+        (asyncio's default keeps a half-closed connection open, which left silent or blocked
+        connections open until the idle timer fired.)
+        """
+        super().eof_received()
+        return False
 
     def facts(self) -> ConnFacts:
         """The connection as policy sees it."""
@@ -388,6 +392,17 @@ class TenantSMTP(SMTP):
             self.capture.close_reason = "tls-failed"
             self.capture.line("I", f"TLS handshake failed: {type(error).__name__}: {str(error)[:200]}")
             raise TLSSetupException() from error
+        if self._closing_reply:
+            # An old TLS version: the handshake completed only so that the next command can be
+            # answered with the refusal; then the connection closes.
+            try:
+                async with asyncio.timeout(30):
+                    await self._reader.readline()
+            except (TimeoutError, ValueError, ConnectionError):
+                pass
+            self.capture.close_reason = "server"
+            self._send_line(self._closing_reply)
+            await self._linger_close()
 
     # -- AUTH -------------------------------------------------------------------------------------
 

@@ -98,3 +98,17 @@ def test_stored_configs_have_no_secrets(tree: CourseTree) -> None:
                                                             "password": "Winter-Orchid-42"})
     data = redact_config(config)
     assert data["password"] == "<redacted>" and "Winter-Orchid-42" not in str(data)
+
+
+async def test_a_tls_1_0_device_on_submission_is_a_device_failure(tree: CourseTree) -> None:
+    from labs.devices.config import DeviceConfig
+
+    async with LabRunner(tree, "l2-legacy-tls-payroll", device_timeout=2) as runner:
+        config = DeviceConfig.model_validate({
+            **runner.starting_config().model_dump(mode="json"),
+            "host": "smtp.office365.com", "port": 587, "security": "starttls", "auth": "login",
+            "username": "erp-notify@contoso.com", "password": "x"})
+        outcome = await runner.check(config)
+    assert outcome.device is not None and not outcome.device.ok
+    assert outcome.device.error is not None and outcome.device.error.startswith("421 4.7.66 TLS 1.0 and 1.1 are not supported")
+    assert outcome.result.gradable

@@ -194,3 +194,16 @@ def test_old_tls_on_mx_is_refused_and_the_client_may_fall_back(tenant: TenantThr
         ctx.wrap_socket(sock, server_hostname="contoso-com.mail.protection.outlook.com").do_handshake()
     sock.close()
     healthy(tenant)  # plain SMTP still works: inbound TLS is opportunistic
+
+
+def test_a_client_that_hangs_up_without_quit_ends_its_session(tenant: TenantThread) -> None:
+    import asyncio
+
+    sock = raw(tenant)
+    sock.sendall(b"EHLO gone\r\n")
+    read_reply(sock)
+    sock.close()
+    # the session ends as soon as the client hangs up, well before the idle timer
+    asyncio.run_coroutine_threadsafe(tenant.tenant.settle(timeout=0.8), tenant.loop).result(10)
+    record = [r for r in tenant.records() if r.ehlo == "gone"][0]
+    assert record.close == "client-closed"

@@ -232,3 +232,23 @@ async def test_a_second_tenant_on_the_same_state_folder_is_refused(tmp_path: Pat
         assert first.records(this_run=False) == []  # the first tenant's capture was not disturbed
     finally:
         await first.stop()
+
+
+def test_group_copies_in_junk_count_as_junk_for_the_group(tenant: TenantThread) -> None:
+    with client(tenant, "127.0.0.99") as smtp:
+        smtp.sendmail("ceo@contoso.com", ["it-alerts@contoso.com"], "From: ceo@contoso.com\r\nSubject: x\r\n\r\nx\r\n")
+    group = tenant.records()[-1].transactions[0].recipients[0]
+    assert (group.address, group.disposition, group.folder) == ("it-alerts@contoso.com", "junk", "expanded")
+
+
+def test_default_signing_with_the_initial_domain_verifies(tmp_path: Path) -> None:
+    state = load_contoso(dkim=[{"domain": "contoso.com", "enabled": False}])
+    with TenantThread(state, tmp_path) as t:
+        with client(t, DATACENTER) as smtp:
+            smtp.starttls(context=tls_context(t))
+            smtp.ehlo()
+            smtp.sendmail("alerts@contoso.com", ["buyer@fabrikam.com"],
+                          "From: alerts@contoso.com\r\nSubject: x\r\n\r\nx\r\n")
+        txn = t.records()[-1].transactions[0]
+    assert txn.dkim_signed == "contoso.onmicrosoft.com"
+    assert txn.auth_results["remote_dkim"] == "pass"  # verifies, but is not aligned with contoso.com
