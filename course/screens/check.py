@@ -97,15 +97,19 @@ class CheckScreen(Screen[None]):
         view = self.questions[index]
         card = card_for(view)
         await holder.mount(card)
+        self._status()
+        self._buttons(submit=True)
+        self.query_one("#check-scroll", VerticalScroll).scroll_home(animate=False)
+        card.focus_answer()
+
+    def _status(self) -> None:
+        view = self.questions[self.index]
         kind = {"single": "single choice", "multiple": "multiple choice", "order": "ordering", "match": "matching",
                 "short": "short answer", "free": "free text"}[view.kind]
         right = sum(f.correct for f in self.results.values())
         self.query_one("#check-status", Static).update(
-            f"[b]Question {index + 1} of {len(self.questions)}[/b] · {kind} · {view.level}"
+            f"[b]Question {self.index + 1} of {len(self.questions)}[/b] · {kind} · {view.level}"
             f"   [dim]{right} right so far[/dim]")
-        self._buttons(submit=True)
-        self.query_one("#check-scroll", VerticalScroll).scroll_home(animate=False)
-        card.focus_answer()
 
     def _buttons(self, *, submit: bool = False, next_q: bool = False, summary: bool = False) -> None:
         self.query_one("#submit").display = submit
@@ -155,6 +159,7 @@ class CheckScreen(Screen[None]):
         feedback = await asyncio.to_thread(self.ctx.service.answer, self.ctx.learner_id, question_id, response,
                                            self.mode)
         self.results[question_id] = feedback
+        self._status()
         await self.query_one("#feedback", FeedbackPanel).show(feedback)
         self._buttons(next_q=True)
         button = self.query_one("#next-question", Button)

@@ -58,7 +58,7 @@ class GradePanel(Static):
             parts.append(table)
         if attempt.device_error:
             parts += [Text(""), Text.assemble(("The device refused the settings: ", "bold"), attempt.device_error)]
-        if attempt.device_log:
+        if attempt.device_log and not attempt.device_ok:  # a device that sent is in the transcript
             parts += [Text(""), Text("Device log", style="bold")]
             parts += [Text(line, style="dim") for line in attempt.device_log[-12:]]
         self.update(Group(*parts))

@@ -1,0 +1,1 @@
+"""Apps under snapshot test: the relaylab app on the test course with a seeded, fixed progress store."""
