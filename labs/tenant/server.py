@@ -220,6 +220,8 @@ class Tenant:
             try:
                 self._sni[ssl_object] = server_name
             except TypeError:
+                if len(self._sni_by_id) >= 1024:  # handshakes that failed after SNI never collect theirs
+                    self._sni_by_id.clear()
                 self._sni_by_id[id(ssl_object)] = server_name
 
     def sni_of(self, ssl_object: Any) -> str | None:

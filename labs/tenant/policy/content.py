@@ -172,6 +172,8 @@ def evaluate(dns: ScenarioDns, *, ip: str, mail_from: str, helo: str, header_fro
     else:
         spf_result = check_spf(dns, ip, mail_from, helo)
         if spf_cache is not None:
+            if len(spf_cache) >= 4096:  # bounded: a sender may try any number of domains
+                spf_cache.clear()
             spf_cache[key] = spf_result
     dkim_result, dkim_domain = check_dkim(dns, message)
     record = _dmarc_for(dns, from_domain) if from_domain else None
