@@ -207,3 +207,31 @@ def test_a_client_that_hangs_up_without_quit_ends_its_session(tenant: TenantThre
     asyncio.run_coroutine_threadsafe(tenant.tenant.settle(timeout=0.8), tenant.loop).result(10)
     record = [r for r in tenant.records() if r.ehlo == "gone"][0]
     assert record.close == "client-closed"
+
+
+def test_memory_does_not_grow_with_hostile_sessions(tenant: TenantThread) -> None:
+    import gc
+    import tracemalloc
+
+    payloads = [b"\x00\xff junk\r\n" * 20, b"EHLO x\r\n" + b"RCPT TO:<a@b.c>\r\n" * 60, b"EHLO " + b"z" * 5000 + b"\r\n",
+                b"EHLO y\r\nMAIL FROM:<a@contoso.com>\r\nRCPT TO:<nobody@contoso.com>\r\nQUIT\r\n"]
+
+    def batch() -> None:
+        for i in range(120):
+            sock = raw(tenant)
+            sock.sendall(payloads[i % len(payloads)])
+            sock.close()
+        tenant.records()  # every session finished and written
+        gc.collect()
+
+    tracemalloc.start()
+    try:
+        batch()
+        first = tracemalloc.get_traced_memory()[0]
+        batch()
+        batch()
+        grown = tracemalloc.get_traced_memory()[0] - first
+    finally:
+        tracemalloc.stop()
+    assert grown < 3 * 1024 * 1024, f"memory grew by {grown / 1024:.0f} KB over 240 more hostile sessions"
+    healthy(tenant)
