@@ -11,10 +11,10 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.message import Message
 
 from course.messages import Navigate, OpenSection, PracticeQuestions
-from engine.services import PaletteEntry, Target
 
 if TYPE_CHECKING:
     from course.app import RelaylabApp
+    from engine.services import PaletteEntry
 
 __all__ = ["CoursePalette"]
 
@@ -29,6 +29,8 @@ SECTIONS: tuple[tuple[str, str, OpenSection], ...] = (
 
 
 def _message(entry: PaletteEntry) -> Message:
+    from engine.services import Target  # the engine loads after the first paint (see course.app)
+
     if entry.kind == "question":
         return PracticeQuestions((entry.id,), entry.title)
     return Navigate(Target(entry.kind, entry.id, entry.title))

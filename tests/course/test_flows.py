@@ -300,3 +300,15 @@ def test_relaylab_without_arguments_opens_the_app(monkeypatch) -> None:  # type:
     assert main([]) == 0
     assert main(["tui", "--course", "/tmp/elsewhere"]) == 0
     assert calls == [None, Path("/tmp/elsewhere")]
+
+
+def test_the_app_paints_before_loading_the_engine() -> None:
+    """Cold start: importing the app (and its home screen) must not import the course engine."""
+    import subprocess
+    import sys
+
+    code = ("import sys, course.app; "
+            "bad = [m for m in ('engine.services', 'engine.loader', 'pydantic') if m in sys.modules]; "
+            "print(bad); sys.exit(1 if bad else 0)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
