@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-BENCHES = ["content", "tenant", "labs"]
+BENCHES = ["content", "tenant", "labs", "tui"]
 
 
 def main() -> int:

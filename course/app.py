@@ -77,8 +77,9 @@ class RelaylabApp(App[None]):
         return CourseMapScreen()
 
     def on_mount(self) -> None:
-        # Paint the course map's loading state first, then load the course.
-        self.call_after_refresh(self.load)
+        # Paint the course map's loading state first, then load the course (the loader's imports
+        # and validation would otherwise compete with the first paint for the interpreter).
+        self.screen.call_after_refresh(self.load)
 
     # -- loading ------------------------------------------------------------------------------------
 
