@@ -49,7 +49,7 @@ from engine.models.question import (
     SingleChoice,
 )
 from engine.paths import bundled_content, store_path
-from engine.render import md_parser, render_markdown
+from engine.render import internal_links, md_parser, render_markdown
 from engine.store import Learner, Store
 from grading.questions import (
     AnswerScore,
@@ -217,6 +217,8 @@ class LessonView:
     references: tuple[str, ...]
     """'Title — Publisher (url)' lines; links are shown, never opened."""
     completed: bool = False
+    links: tuple[LinkTarget, ...] = ()
+    """The lessons and glossary terms the text links to, in order (for keyboard navigation)."""
 
 
 @dataclass(frozen=True)
@@ -719,11 +721,16 @@ class CourseService:
         markdown, facts = self._lesson_markdown(lesson_id)
         refs = tuple(f"{r.title} — {r.publisher}" + (f" ({r.url})" if r.url else "") for r in lesson.references)
         completed = learner_id is not None and lesson_id in self.store.completed_lessons(learner_id)
+        links: list[LinkTarget] = []
+        for link in internal_links(markdown):
+            target = self.resolve_link(f"{link.scheme}:{link.target}")
+            if target.kind != "unknown" and target not in links:
+                links.append(target)
         return LessonView(
             lesson.id, lesson.level, lesson.title, lesson.summary, lesson.minutes,
             self._module_of.get(lesson_id, ""), f"Lesson {index + 1} of {len(order)}",
             tuple(lesson.objectives), facts, markdown, split_sections(markdown), tuple(lesson.questions),
-            self._ref(prev_id), self._ref(next_id), refs, completed,
+            self._ref(prev_id), self._ref(next_id), refs, completed, tuple(links),
         )
 
     def open_lesson(self, learner_id: str, lesson_id: str) -> LessonView:
@@ -1356,6 +1363,7 @@ class LabSession:
                                 port_base=port_base, device_timeout=device_timeout)
         self.lab = self.runner.lab
         self._opened: float | None = None
+        self._shell: Any = None
         self._variables = service.tree.template_vars(self.runner.scenario)
 
     def _render(self, text: str) -> str:
@@ -1565,13 +1573,26 @@ class LabSession:
         """Whether this build has the admin cmdlet shell."""
         return getattr(self.runner.tenant, "shell", None) is not None
 
+    def _admin_shell(self) -> Any:
+        if self._shell is None:
+            self._shell = self.runner.shell()
+        return self._shell
+
     def admin(self, line: str) -> AdminReply:
-        """Run one admin cmdlet against the lab's tenant."""
+        """Run one admin cmdlet line against the lab's tenant (call it on the event loop's thread,
+        where the tenant runs); its changes stay for the rest of the lab."""
         try:
-            result = self.runner.shell().execute(line)
+            result = self._admin_shell().execute(line)
         except RelaylabError as exc:
             return AdminReply(False, "", exc.message)
         return AdminReply(bool(result.ok), str(result.output or ""), str(result.error or ""))
+
+    def admin_complete(self, text: str) -> list[str]:
+        """Completions of the last word of a cmdlet line (cmdlet names, -Parameters)."""
+        try:
+            return list(self._admin_shell().complete(text))
+        except (RelaylabError, AttributeError):
+            return []
 
 
 __all__ += ["AdminReply", "AttemptRow", "AttemptView", "BankEntry", "CheckView", "Choice", "EndpointInfo",

@@ -44,10 +44,11 @@ the screen you are on.
 | `m` | Mark the lesson complete |
 | `n` / `N` | Next / previous lesson |
 | `k` | Take the lesson's knowledge check |
+| `l` | List the lesson's links to other lessons and glossary terms, and follow one |
 | `t` | Show or hide the table of contents · `o` objectives and key facts |
 
-Links to other lessons open here; glossary links explain the term. Links to web pages are shown
-for you to copy — relaylab never opens a browser.
+Links to other lessons open here (click them, or press `l`); glossary links explain the term.
+Links to web pages are shown for you to copy — relaylab never opens a browser.
 
 ## Knowledge check and practice
 

@@ -117,7 +117,8 @@ class LabScreen(Screen[None]):
             await holder.remove_children()
             await holder.mount(form)
             self.query_one("#config-yaml", TextArea).text = session.config_yaml(start)
-            await self.query_one("#admin-holder", Vertical).mount(AdminShell(session.admin_available))
+            await self.query_one("#admin-holder", Vertical).mount(
+                AdminShell(session.admin_available, complete=session.admin_complete))
             await session.start()
         except LabError as exc:
             self.query_one("#lab-status", Static).update(f"[red]The lab could not start: {exc.message}[/red]")
@@ -262,10 +263,11 @@ class LabScreen(Screen[None]):
         tabs.active = TABS[(TABS.index(tabs.active) + 1) % len(TABS)] if tabs.active in TABS else TABS[0]
 
     @on(AdminShell.Command)
-    @work(group="admin")
+    @work(exclusive=True, group="admin")
     async def admin(self, message: AdminShell.Command) -> None:
+        # An async worker on the event loop: the tenant and its cmdlets live on this thread.
         assert self.session is not None
-        reply = await asyncio.to_thread(self.session.admin, message.line)
+        reply = self.session.admin(message.line)
         message.shell.show_reply(reply.ok, reply.output, reply.error)
 
     @on(Markdown.LinkClicked)

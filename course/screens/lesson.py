@@ -22,10 +22,11 @@ from textual.widgets.markdown import MarkdownTableOfContents
 
 from course.context import Context
 from course.dialogs.glossary import GlossaryDialog
+from course.dialogs.links import LinksDialog
 from course.messages import Navigate
 from course.widgets.inline import inline_text
 from course.widgets.lesson_markdown import CourseMarkdown
-from engine.services import LessonView, Target
+from engine.services import LessonView, LinkTarget, Target
 
 __all__ = ["LessonScreen"]
 
@@ -44,6 +45,7 @@ class LessonScreen(Screen[None]):
         Binding("k", "check", "Check"),
         Binding("n", "next", "Next"),
         Binding("N", "previous", "Previous"),
+        Binding("l", "links", "Links"),
         Binding("t", "panel('toc')", "Contents"),
         Binding("o", "panel('info')", "Objectives"),
     ]
@@ -201,10 +203,23 @@ class LessonScreen(Screen[None]):
             block = self._doc.query_one(f"#{message.block_id}")
             self.query_one("#lesson-scroll", VerticalScroll).scroll_to_widget(block, top=True, animate=False)
 
+    def action_links(self) -> None:
+        """Pick one of the lesson's links from the keyboard."""
+        if self.view is None or not self.view.links:
+            self.notify("This lesson links to no other lesson or term.", timeout=3)
+            return
+        self.app.push_screen(LinksDialog(self.view.links), self._follow)
+
+    def _follow(self, target: LinkTarget | None) -> None:
+        if target is not None:
+            self._open_link(target, target.target)
+
     @on(Markdown.LinkClicked)
     def link(self, message: Markdown.LinkClicked) -> None:
         message.stop()
-        target = self.ctx.service.resolve_link(message.href)
+        self._open_link(self.ctx.service.resolve_link(message.href), message.href)
+
+    def _open_link(self, target: LinkTarget, href: str) -> None:
         if target.kind == "lesson":
             self.post_message(Navigate(Target("lesson", target.target, target.title)))
         elif target.kind == "glossary":
@@ -217,7 +232,7 @@ class LessonScreen(Screen[None]):
         elif target.kind == "external":
             self.notify(f"relaylab does not open a browser. The link is:\n{target.target}", title="Web link", timeout=8)
         else:
-            self.notify(f"This link points nowhere: {message.href}", severity="warning")
+            self.notify(f"This link points nowhere: {href}", severity="warning")
 
     def _glossary_closed(self, lesson_id: str | None) -> None:
         if lesson_id:

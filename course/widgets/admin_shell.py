@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,9 +11,30 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
+from textual.suggester import Suggester
 from textual.widgets import Input, RichLog, Static
 
 __all__ = ["AdminShell"]
+
+
+class _CmdletSuggester(Suggester):
+    """Suggests the rest of a cmdlet or -Parameter name as you type (→ accepts it)."""
+
+    def __init__(self, complete: Callable[[str], list[str]]) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+        self.complete = complete
+
+    async def get_suggestion(self, value: str) -> str | None:
+        if not value or value.endswith(" "):
+            return None
+        options = self.complete(value)
+        if not options:
+            return None
+        head, _, last = value.rpartition(" ")
+        choice = options[0]
+        if not choice.lower().startswith(last.lower()):
+            return None
+        return (head + " " if head else "") + choice
 
 
 class AdminShell(Vertical):
@@ -40,9 +62,10 @@ class AdminShell(Vertical):
             """The shell."""
             return self.shell
 
-    def __init__(self, available: bool, **kwargs: Any) -> None:
+    def __init__(self, available: bool, complete: Callable[[str], list[str]] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.available = available
+        self.complete = complete
 
     def compose(self) -> ComposeResult:
         if not self.available:
@@ -50,7 +73,8 @@ class AdminShell(Vertical):
                          "is not available in this build yet.", classes="muted")
             return
         yield RichLog(wrap=True, markup=False, highlight=False)
-        yield Input(placeholder="PS> Get-TransportConfig | Format-List SmtpClientAuthenticationDisabled")
+        yield Input(placeholder="PS> Get-TransportConfig | Format-List SmtpClientAuthenticationDisabled",
+                    suggester=_CmdletSuggester(self.complete) if self.complete else None)
 
     @on(Input.Submitted)
     def submitted(self, event: Input.Submitted) -> None:

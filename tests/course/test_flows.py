@@ -312,3 +312,22 @@ def test_the_app_paints_before_loading_the_engine() -> None:
             "print(bad); sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+async def test_lesson_links_are_reachable_from_the_keyboard() -> None:
+    from course.dialogs.links import LinksDialog
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, LessonScreen)
+        await pilot.press("l")
+        await settle(pilot)
+        assert isinstance(app.screen, LinksDialog)
+        assert "Lesson: Ports and TLS" in screen_text(app) and "Glossary: MX host" in screen_text(app)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is screen and screen.lesson_id == "ports"

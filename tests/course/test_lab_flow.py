@@ -116,3 +116,31 @@ async def test_own_client_sessions_appear_live_and_can_be_graded() -> None:
         await pilot.press("ctrl+g")
         await settle(pilot)
         assert "PASSED" in screen_text(app) and "NOT PASSED" not in screen_text(app)
+
+
+async def test_admin_shell_runs_cmdlets_against_the_lab_tenant() -> None:
+    from textual.widgets import Input, RichLog
+
+    from course.widgets.admin_shell import AdminShell
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.post_message(Navigate(Target("lab", "scan-to-inbox", "lab")))
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, LabScreen)
+        await pilot.press("ctrl+o", "ctrl+o", "ctrl+o")
+        assert screen.query_one(TabbedContent).active == "tab-admin"
+        shell = screen.query_one(AdminShell)
+        shell.query_one(Input).focus()
+        await pilot.press(*"Get-TransportConfi", "right")  # → accepts the suggested completion
+        assert shell.query_one(Input).value == "Get-TransportConfig"
+        await pilot.press("enter")
+        await settle(pilot)
+        log = "\n".join(strip.text for strip in shell.query_one(RichLog).lines)
+        assert "PS> Get-TransportConfig" in log and "SmtpClientAuthenticationDisabled" in log
+        await pilot.press(*"Get-Nothing", "enter")
+        await settle(pilot)
+        log = "\n".join(strip.text for strip in shell.query_one(RichLog).lines)
+        assert "Get-Nothing" in log.split("PS> Get-Nothing", 1)[1]  # the error names the command

@@ -64,6 +64,8 @@ def test_lesson_is_rendered_with_tenant_names_tables_and_neighbours(service: Cou
     assert "| Direct Send | `contoso-com.mail.protection.outlook.com` | 25 |" in view.markdown
     assert view.previous is None and view.next is not None and view.next.id == "ports"
     assert view.position == "Lesson 1 of 4" and view.module == "Relay basics"
+    assert [(link.kind, link.target, link.title) for link in view.links] == [
+        ("lesson", "ports", "Ports and TLS"), ("glossary", "mx", "MX host")]
     assert not view.completed
     assert service.complete_lesson(learner, "what-is-relay").completed
     outline = service.outline(learner)
