@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-BENCHES = ["content", "tenant", "labs", "tui"]
+BENCHES = ["content", "tenant", "labs", "exam", "tui"]
 
 
 def main() -> int:

@@ -27,16 +27,10 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from grading.questions import (
-    AnswerScore,
-    score_choice,
-    score_free_text,
-    score_match,
-    score_order,
-    score_short,
-)
+from grading.questions import AnswerScore, normalise_answer, score_choice, score_match, score_order
 from grading.result import Result
 
 __all__ = [
@@ -47,10 +41,12 @@ __all__ = [
     "Reliability",
     "histogram",
     "item_statistics",
+    "key_points_score",
     "lab_item_points",
     "pearson",
     "reliability",
     "score_response",
+    "short_score",
     "total",
 ]
 
@@ -58,6 +54,34 @@ SMALL_SAMPLE = 30
 """Below this many candidates, item statistics and reliability are too unstable to act on."""
 
 _BAD_SHAPE = AnswerScore(0.0, False, "the answer is not in the form this question takes")
+
+
+@lru_cache(maxsize=8192)
+def _pattern(pattern: str, flags: int) -> re.Pattern[str]:
+    # An exam's keys hold more patterns than the re module's own cache (512): grading 1,000
+    # results would recompile them over and over.
+    return re.compile(pattern, flags)
+
+
+def short_score(answer: str, accepted: Sequence[str], patterns: Sequence[str], case_sensitive: bool) -> AnswerScore:
+    """:func:`grading.questions.score_short`, with compiled patterns kept between calls."""
+    given = normalise_answer(answer, case_sensitive)
+    ok = bool(given) and (any(given == normalise_answer(a, case_sensitive) for a in accepted) or any(
+        _pattern(p, 0 if case_sensitive else re.IGNORECASE).fullmatch(given) for p in patterns))
+    return AnswerScore(1.0 if ok else 0.0, ok)
+
+
+def key_points_score(answer: str, key_points: Sequence[tuple[str, Sequence[str]]]) -> tuple[AnswerScore, list[bool]]:
+    """:func:`grading.questions.score_free_text`, with compiled patterns kept between calls.
+
+    Returns:
+        The score and, per key point, whether it was made.
+    """
+    text = normalise_answer(answer)
+    made = [any(_pattern(p, re.IGNORECASE).search(text) for p in phrases) for _, phrases in key_points]
+    count = sum(made)
+    fraction = count / len(made) if made else 0.0
+    return AnswerScore(fraction, count == len(made), f"{count} of {len(made)} key points"), made
 
 
 def _ints(value: Any) -> list[int] | None:
@@ -103,7 +127,7 @@ def score_response(kind: str, key: Mapping[str, Any], response: Any) -> AnswerSc
         if not isinstance(response, str):
             return _BAD_SHAPE
         try:
-            return score_short(response, list(key.get("accepted", [])), list(key.get("patterns", [])),
+            return short_score(response, list(key.get("accepted", [])), list(key.get("patterns", [])),
                                bool(key.get("case_sensitive", False)))
         except re.error:
             return AnswerScore(0.0, False, "the key's pattern is invalid")
@@ -113,7 +137,7 @@ def score_response(kind: str, key: Mapping[str, Any], response: Any) -> AnswerSc
         points = [(str(k.get("point", "")), list(k.get("any_of", []))) for k in key.get("key_points", [])
                   if isinstance(k, Mapping)]
         try:
-            result, _hits = score_free_text(response, points)
+            result, _made = key_points_score(response, points)
         except re.error:
             return AnswerScore(0.0, False, "the key's pattern is invalid")
         return result
@@ -181,20 +205,18 @@ class ExamScore:
 
 def total(items: Sequence[ItemScore], pass_percent: float) -> ExamScore:
     """Add items up into the exam's total and its breakdowns (a topic counts every item tagged with it)."""
-    by_section: dict[int, list[float]] = {}
-    by_level: dict[str, list[float]] = {}
-    by_topic: dict[str, list[float]] = {}
-
-    def add(table: dict[Any, list[float]], key: Any, item: ItemScore) -> None:
-        entry = table.setdefault(key, [0.0, 0.0])
-        entry[0] += item.points
-        entry[1] += item.max_points
-
+    by_section: dict[Any, list[float]] = {}
+    by_level: dict[Any, list[float]] = {}
+    by_topic: dict[Any, list[float]] = {}
     for item in items:
-        add(by_section, item.section, item)
-        add(by_level, item.level, item)
-        for tag in item.tags:
-            add(by_topic, tag, item)
+        got, out_of = item.points, item.max_points
+        for table, key in ((by_section, item.section), (by_level, item.level), *((by_topic, t) for t in item.tags)):
+            entry = table.get(key)
+            if entry is None:
+                table[key] = [got, out_of]
+            else:
+                entry[0] += got
+                entry[1] += out_of
 
     def frozen(table: dict[Any, list[float]]) -> dict[Any, tuple[float, float]]:
         return {k: (round(v[0], 4), round(v[1], 4)) for k, v in sorted(table.items())}

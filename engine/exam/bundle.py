@@ -30,6 +30,7 @@ import secrets
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -221,14 +222,14 @@ class Bundle:
         """Bundle id."""
         return str(self.payload["id"])
 
-    @property
+    @cached_property
     def hash(self) -> str:
         """SHA-256 of the canonical payload."""
         return digest(self.payload)
 
     @property
     def assessment(self) -> dict[str, Any]:
-        """The assessment's settings."""
+        """The assessment's settings (read only)."""
         return dict(self.payload["assessment"])
 
     @property
@@ -236,25 +237,25 @@ class Bundle:
         """Fingerprint of the assessor key that signed the bundle."""
         return str(self.payload["assessor"]["fingerprint"])
 
-    @property
+    @cached_property
     def salt(self) -> bytes:
         """The bundle's answer-hash salt."""
         return bytes.fromhex(self.payload["salt"])
 
     @property
     def questions(self) -> dict[str, Any]:
-        """Public question parts by id."""
-        return dict(self.payload["questions"])
+        """Public question parts by id (read only)."""
+        return self.payload["questions"]  # type: ignore[no-any-return]
 
     @property
     def labs(self) -> dict[str, Any]:
-        """Public lab parts by id."""
-        return dict(self.payload["labs"])
+        """Public lab parts by id (read only)."""
+        return self.payload["labs"]  # type: ignore[no-any-return]
 
     @property
     def sections(self) -> list[dict[str, Any]]:
-        """Sections with their pools."""
-        return list(self.payload["sections"])
+        """Sections with their pools (read only)."""
+        return self.payload["sections"]  # type: ignore[no-any-return]
 
     @property
     def time_limit_seconds(self) -> float:

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin, get_type_hints
 
 from engine.errors import ExamError, LabError
 from engine.exam.randomise import TenantMapping, tenant_mapping
@@ -25,13 +25,14 @@ from engine.models.lab import Lab, LabSolution, patch_config
 from engine.render import RenderError, render_markdown
 from grading import Result, Rubric, grade
 from labs.devices.config import DeviceConfig
-from labs.records import AuditEntry, SessionRecord, TraceEntry, record_from_json, record_to_json
+from labs.records import AuditEntry, SessionRecord, TraceEntry, record_to_json
 from labs.tenant.scenario import TenantScenario
 
 __all__ = [
     "ExamLab",
     "LabCapture",
     "build_exam_lab",
+    "exam_rubric",
     "grade_capture",
     "public_lab",
     "run_capture",
@@ -199,21 +200,80 @@ async def run_capture(runner: Any, config: DeviceConfig, admin: Sequence[str]) -
                       tenant.state_snapshot(), list(outcome.admin_output), summary)
 
 
-def grade_capture(exam_lab: ExamLab, capture: LabCapture) -> Result:
+def exam_rubric(public: Mapping[str, Any], seed: str, sealed: Mapping[str, Any]) -> Rubric:
+    """The lab's real rubric, randomised for one attempt (what the assessor grades a capture with).
+
+    Raises:
+        ExamError: when the sealed rubric does not validate.
+    """
+    texts = [public.get("situation", ""), public.get("task", ""), *public.get("admin_tasks", [])]
+    mapping = tenant_mapping(seed, public["scenario"], public["start_config"], texts)
+    try:
+        return Rubric.model_validate(mapping.data(sealed["rubric"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ExamError(f"the rubric of lab {public.get('id')!r} is not valid: {str(exc).splitlines()[0]}") from None
+
+
+_Decoder = Callable[[Any], Any]
+_DECODERS: dict[Any, _Decoder] = {}
+
+
+def _decoder(tp: Any) -> _Decoder:
+    """A decoder for one record type, built once: what :func:`labs.records.record_from_json` does, without
+    looking at the type hints again for every value (a report decodes thousands of records)."""
+    found = _DECODERS.get(tp)
+    if found is not None:
+        return found
+    origin = get_origin(tp)
+    decode: _Decoder
+    if isinstance(tp, type) and is_dataclass(tp):
+        hints = get_type_hints(tp)
+        names = [f.name for f in fields(tp)]
+        _DECODERS[tp] = lambda v: decode(v)  # recursive types resolve through the table
+        parts = {name: _decoder(hints[name]) for name in names}
+        cls = tp
+
+        def decode(value: Any) -> Any:
+            if value is None:
+                return None
+            if not isinstance(value, Mapping):
+                raise ValueError(f"{cls.__name__}: expected a mapping")
+            try:
+                return cls(**{k: parts[k](value[k]) for k in names if k in value})
+            except (TypeError, KeyError, AttributeError) as exc:
+                raise ValueError(f"{cls.__name__}: {exc}") from None
+    elif origin is tuple:
+        inner = _decoder(get_args(tp)[0])
+
+        def decode(value: Any) -> Any:
+            return None if value is None else tuple(inner(v) for v in value)
+    elif origin is not None and type(None) in get_args(tp):
+        decode = _decoder([a for a in get_args(tp) if a is not type(None)][0])
+    elif origin is Mapping or origin is dict:
+        def decode(value: Any) -> Any:
+            return None if value is None else dict(value)
+    else:
+        def decode(value: Any) -> Any:
+            return value
+    _DECODERS[tp] = decode
+    return decode
+
+
+def grade_capture(rubric: Rubric, capture: LabCapture) -> Result:
     """Grade a capture against the (randomised) real rubric; pure apart from parsing.
 
     A damaged capture is not gradable rather than wrong.
     """
-    max_score = float(sum(c.points for c in exam_lab.lab.rubric.checks))
+    max_score = float(sum(c.points for c in rubric.checks))
     if capture.device_error is not None:
         return Result.not_gradable(f"the device refused the config: {capture.device_error}", max_score)
     try:
-        records = [record_from_json(SessionRecord, r) for r in capture.records]
-        trace = [record_from_json(TraceEntry, t) for t in capture.trace]
-        audit = [record_from_json(AuditEntry, a) for a in capture.audit]
+        records = [_decoder(SessionRecord)(r) for r in capture.records]
+        trace = [_decoder(TraceEntry)(t) for t in capture.trace]
+        audit = [_decoder(AuditEntry)(a) for a in capture.audit]
     except (ValueError, TypeError):
         return Result.not_gradable("the captured sessions are damaged", max_score)
-    return grade(records, capture.state, exam_lab.lab.rubric, trace=trace, audit=audit, run_id=capture.run_id,
+    return grade(records, capture.state, rubric, trace=trace, audit=audit, run_id=capture.run_id,
                  attempted=capture.device_ran)
 
 

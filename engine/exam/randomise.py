@@ -202,7 +202,23 @@ class TenantMapping:
 
     def text(self, text: str) -> str:
         """Rewrite every name, address and id in a piece of text."""
-        return self._re.sub(self._sub, text)
+        # Where the originals sit in a text does not depend on the seed: find them once per text
+        # (graders rewrite the same rubric for every candidate) and replace them per mapping.
+        key = (self._re.pattern, text)
+        parts = _SEGMENTS.get(key)
+        if parts is None:
+            parts = []
+            last = 0
+            for m in self._re.finditer(text):
+                parts.append((text[last:m.start()], m))
+                last = m.end()
+            parts.append((text[last:], None))
+            if len(_SEGMENTS) >= 50_000:
+                _SEGMENTS.clear()
+            _SEGMENTS[key] = parts
+        if len(parts) == 1:
+            return text
+        return "".join(literal + (self._sub(m) if m is not None else "") for literal, m in parts)
 
     def data(self, obj: Any) -> Any:
         """Rewrite every string value of JSON-like data (mapping keys stay: they are field names)."""
@@ -223,6 +239,8 @@ class TenantMapping:
 
 
 ORG_DISPLAY = {token: display for display, token in ORGANISATIONS}
+_SEGMENTS: dict[tuple[str, str], list[tuple[str, re.Match[str] | None]]] = {}
+"""(pattern, text) → the text's literal parts and the matches between them."""
 
 
 def _people_in(scenario: Mapping[str, Any]) -> list[str]:
@@ -239,6 +257,38 @@ def _people_in(scenario: Mapping[str, Any]) -> list[str]:
     return sorted(set(found))
 
 
+@dataclass(frozen=True)
+class _Analysis:
+    """What a lab's public data holds that the mapping depends on (independent of the seed)."""
+
+    present: tuple[str, ...]
+    spare: tuple[str, ...]
+    people: tuple[str, ...]
+    free: tuple[tuple[str, str], ...]
+    xors: tuple[int, ...]
+    """XOR bytes that map no public host address to .0 or .255."""
+
+
+_ANALYSES: dict[int, tuple[Any, _Analysis]] = {}
+
+
+def _analyse(scenario: Mapping[str, Any], public: tuple[Any, ...]) -> _Analysis:
+    blob = "\n".join(_strings([scenario, *public]))
+    lower = blob.lower()
+    present = tuple(t for _, t in ORGANISATIONS if t in lower)
+    spare = tuple(t for _, t in ORGANISATIONS if t not in lower and t not in COURSE_ORGANISATIONS)
+    free = tuple((f, last) for f, last in PEOPLE
+                 if f.lower() not in lower and last.lower() not in lower and len(f) > 2 and len(last) > 2)
+    hosts = set()
+    for m in _IP_RE.finditer(blob):
+        text = m.group(0)
+        octets = text.split(".")
+        if "/" not in text and ".".join(octets[:3]) in DOC_NETS and all(o.isdigit() and int(o) <= 255 for o in octets):
+            hosts.add(int(octets[3]))
+    xors = tuple(x for x in range(1, 256) if all(0 < (h ^ x) < 255 for h in hosts)) or tuple(range(1, 256))
+    return _Analysis(present, spare, tuple(_people_in(scenario)), free, xors)
+
+
 def tenant_mapping(seed: str, scenario: Mapping[str, Any], *public: Any) -> TenantMapping:
     """Build a candidate's mapping from the seed and the lab's public data.
 
@@ -250,29 +300,24 @@ def tenant_mapping(seed: str, scenario: Mapping[str, Any], *public: Any) -> Tena
     Returns:
         The mapping; the same arguments always give the same mapping.
     """
-    blob = "\n".join(_strings([scenario, *public]))
-    lower = blob.lower()
-    present = [t for _, t in ORGANISATIONS if t in lower]
-    spare = [t for _, t in ORGANISATIONS if t not in lower and t not in COURSE_ORGANISATIONS]
-    rng = _rng(seed, "orgs")
-    chosen = rng.sample(spare, min(len(present), len(spare)))
-    orgs = {o: (ORG_DISPLAY[n], n) for o, n in zip(present, chosen, strict=False)}
-
-    people = _people_in(scenario)
-    free = [(f, last) for f, last in PEOPLE
-            if f.lower() not in lower and last.lower() not in lower and len(f) > 2 and len(last) > 2]
-    picked = _rng(seed, "people").sample(free, min(len(people), len(free)))
-    people_map = dict(zip(people, picked, strict=False))
-
+    # The analysis depends only on the data; graders map the same bundle's lab for every result.
+    cached = _ANALYSES.get(id(scenario))
+    if cached is not None and cached[0][0] is scenario and cached[0][1] == public:
+        analysis = cached[1]
+    else:
+        analysis = _analyse(scenario, public)
+        if len(_ANALYSES) >= 64:
+            _ANALYSES.clear()
+        _ANALYSES[id(scenario)] = ((scenario, public), analysis)
+    chosen = _rng(seed, "orgs").sample(analysis.spare, min(len(analysis.present), len(analysis.spare)))
+    orgs = {o: (ORG_DISPLAY[n], n) for o, n in zip(analysis.present, chosen, strict=False)}
+    picked = _rng(seed, "people").sample(analysis.free, min(len(analysis.people), len(analysis.free)))
+    people_map = dict(zip(analysis.people, picked, strict=False))
     nets = list(DOC_NETS)
     rng = _rng(seed, "nets")
     order = nets[:]
     while order == nets:
         rng.shuffle(order)
     net_map = dict(zip(nets, order, strict=True))
-    hosts = {int(m.group(0).split("/")[0].split(".")[3]) for m in _IP_RE.finditer(blob)
-             if ".".join(m.group(0).split(".")[:3]) in net_map and "/" not in m.group(0)
-             and all(o.isdigit() and int(o) <= 255 for o in m.group(0).split("."))}
-    candidates = [x for x in range(1, 256) if all(0 < (h ^ x) < 255 for h in hosts)] or list(range(1, 256))
-    xor = candidates[_rng(seed, "xor").randrange(len(candidates))]
+    xor = analysis.xors[_rng(seed, "xor").randrange(len(analysis.xors))]
     return TenantMapping(seed, orgs, people_map, net_map, xor)

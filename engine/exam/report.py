@@ -3,9 +3,14 @@
 Each result is checked (signature, bundle, plan, timing) and graded with the assessor's sealed
 keys; one that fails a check is listed as refused and never scored. Reviews (free-text
 overrides) are applied when found. Item statistics and reliability come from
-:mod:`grading.assessment`; the HTML is rendered from ``templates/report.html.j2`` with Jinja2
-autoescaping on, so nothing a candidate typed can become markup; CSV cells that a spreadsheet
-would run as a formula are prefixed with a quote.
+:mod:`grading.assessment`. The HTML is rendered from ``templates/report.html.j2`` (and each
+candidate's block from ``templates/candidate.html.j2``) with Jinja2 autoescaping on, so nothing a
+candidate typed can become markup; CSV cells a spreadsheet would run as a formula are prefixed
+with a quote.
+
+Large reports are graded in worker processes (one per CPU, up to four): each worker reads, checks
+and grades its results and renders their blocks, and only the scores come back, so memory stays
+flat however many results there are.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ import csv
 import io
 import json
 import math
+import os
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,9 +33,21 @@ from engine.exam.keys import AssessorKeys, keys_for
 from engine.exam.plan import normalise_candidate
 from engine.exam.result import SignedResult, check_result, result_from_json
 from engine.exam.review import GradedResult, Review, find_review, grade_result, review_from_json
-from grading.assessment import SMALL_SAMPLE, ItemStats, Reliability, histogram, item_statistics, reliability
+from grading import Result
+from grading.assessment import (
+    SMALL_SAMPLE,
+    ExamScore,
+    ItemStats,
+    Reliability,
+    histogram,
+    item_statistics,
+    reliability,
+)
 
-__all__ = ["Refused", "Report", "build_report", "render_html", "write_report"]
+__all__ = ["Entry", "Refused", "Report", "build_report", "render_html", "write_report"]
+
+PARALLEL_FROM = 64
+"""Grade in worker processes from this many files on."""
 
 
 @dataclass(frozen=True)
@@ -52,12 +71,40 @@ class ItemInfo:
 
 
 @dataclass
+class Entry:
+    """One graded candidate, as much as a report keeps."""
+
+    result: SignedResult
+    """The result without its answers and captures."""
+    score: ExamScore
+    warnings: list[str]
+    reviewed: bool
+    labs: dict[str, Result]
+    written: dict[str, str]
+    """Free-text answers by item."""
+    block: str = ""
+    """The candidate's HTML block (already escaped)."""
+    overrides: int = -1
+    """How many overrides were applied (-1: no review)."""
+
+    @property
+    def candidate(self) -> str:
+        """The candidate."""
+        return self.result.candidate
+
+    @property
+    def anchor(self) -> str:
+        """HTML id of the candidate's block."""
+        return "c" + self.result.digest[:12]
+
+
+@dataclass
 class Report:
     """Everything a report shows."""
 
     assessment: dict[str, Any]
     sections: list[str]
-    candidates: list[GradedResult]
+    candidates: list[Entry]
     refused: list[Refused]
     items: list[ItemStats]
     info: dict[str, ItemInfo]
@@ -93,7 +140,7 @@ class Report:
                 "score": s.score, "max_score": s.max_score, "percent": round(s.percent, 2), "passed": s.passed,
                 "minutes_used": round(float(p["elapsed_seconds"]) / 60, 1), "timed_out": bool(p.get("timed_out")),
                 "started": p["started"], "finished": p["finished"], "reviewed": c.reviewed,
-                "warnings": "; ".join(c.check.warnings),
+                "warnings": "; ".join(c.warnings),
             }
             for index, title in enumerate(self.sections):
                 got, out_of = s.by_section.get(index, (0.0, 0.0))
@@ -125,7 +172,8 @@ class Report:
                  "items": [{"item": i.item, "points": i.points, "max_points": i.max_points, "correct": i.correct,
                             "overridden": i.overridden} for i in c.score.items],
                  "labs": {k: [{"check": ch.id, "status": ch.status, "points": ch.points, "max_points": ch.max_points}
-                              for ch in d.lab.checks] for k, d in c.details.items() if d.lab is not None}}
+                              for ch in lab.checks] for k, lab in c.labs.items()},
+                 "written_answers": c.written}
                 for row, c in zip(self.candidate_rows(), self.candidates, strict=True)],
             "items": self.item_rows(),
             "refused": [{"file": r.file, "reason": r.reason} for r in self.refused],
@@ -142,100 +190,153 @@ def _title(markdown: str, limit: int = 90) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def build_report(files: Sequence[Path], bundle_files: Sequence[Path] = ()) -> Report:
+# -- grading one file (in this process or a worker) -------------------------------------------------------
+
+_BUNDLES: dict[str, tuple[Bundle, AssessorKeys, dict[str, Any]]] = {}
+"""Bundles already opened by this process: id → (bundle, keys, sealed part)."""
+
+
+def _open_bundle(bundle_id: str, bundle_hash: str, bundle_files: Sequence[Path]) -> tuple[Bundle, AssessorKeys,
+                                                                                           dict[str, Any]]:
+    if bundle_id not in _BUNDLES:
+        bundle = find_bundle(bundle_id, bundle_hash, list(bundle_files))
+        keys = keys_for(bundle.fingerprint)
+        _BUNDLES[bundle_id] = (bundle, keys, bundle.unseal(keys))
+    found = _BUNDLES[bundle_id]
+    if found[0].hash != bundle_hash:
+        raise ExamError("the result was taken with an altered copy of its bundle")
+    return found
+
+
+def _entry(graded: GradedResult, overrides: int) -> Entry:
+    labs = {k: d.lab for k, d in graded.details.items() if d.lab is not None}
+    written = {i.item: graded.details[i.item].shown for i in graded.score.items
+               if i.kind == "free" and i.item in graded.details}
+    entry = Entry(graded.result.trimmed(), graded.score, list(graded.check.warnings), graded.reviewed, labs, written,
+                  overrides=overrides)
+    shown = [i for i in graded.score.items if i.item in labs or i.item in written]
+    entry.block = render("candidate.html.j2", c=entry, shown=shown, sections=[s["title"] for s in graded.bundle.sections],
+                         titles={k: graded.bundle.labs[k.removeprefix("lab:")]["title"] for k in labs})
+    return entry
+
+
+def _grade_result(result: SignedResult, bundle_files: Sequence[Path], reviews: dict[str, Review]) -> Entry:
+    bundle, keys, sealed = _open_bundle(result.bundle_id, result.bundle_hash, bundle_files)
+    check = check_result(result, bundle)
+    if not check.ok:
+        raise ExamError(check.problems[0])
+    review = find_review(result, keys, reviews)
+    graded = grade_result(result, bundle, sealed, review.overrides if review else (), check=check,
+                          reviewed=review is not None)
+    return _entry(graded, len(review.overrides) if review else -1)
+
+
+def _grade_file(path: Path, bundle_files: Sequence[Path], reviews: dict[str, Review]) -> tuple[str, Any]:
+    """Grade one file: ("result", content hash, Entry), ("review", data) or ("refused", Refused)."""
+    try:
+        data = read_json_document(path, "exam result")
+        if isinstance(data, dict) and isinstance(data.get("review"), dict):
+            return "review", data
+        signed = result_from_json(data, str(path))
+        del data
+        result = SignedResult(signed.payload, signed.signature, path, signed.digest)
+        entry = _grade_result(result, bundle_files, reviews)
+        return "result", (_BUNDLES[result.bundle_id][0].assessment["content_hash"], entry)
+    except ExamError as exc:
+        return "refused", Refused(str(path), exc.message.removeprefix(f"{path}: "))
+
+
+def _grade_chunk(paths: list[Path], bundle_files: Sequence[Path], reviews: dict[str, Review]) -> list[tuple[str, Any]]:
+    return [_grade_file(p, bundle_files, reviews) for p in paths]
+
+
+def build_report(files: Sequence[Path], bundle_files: Sequence[Path] = (), *, workers: int | None = None) -> Report:
     """Read, check and grade every result among ``files`` (reviews among them are applied).
+
+    Args:
+        files: result files, with any review files among them.
+        bundle_files: bundles to look in besides the assessor's own copies.
+        workers: processes to grade in (default: one per CPU up to four, from 64 files on).
 
     Raises:
         UsageError: when no file is given.
-        ExamError: when the results belong to different assessments.
+        ExamError: when no result can be scored, or the results belong to different assessments.
     """
     if not files:
         raise UsageError("no result files given: nothing to report on (e.g. 'relaylab exam report results/*.json "
                          "-o report.html')")
+    files = list(files)
+    count = workers if workers is not None else (min(4, os.cpu_count() or 1) if len(files) >= PARALLEL_FROM else 1)
+    outcomes: list[tuple[str, Any]] = []
+    if count > 1:
+        size = max(8, len(files) // (count * 4))
+        chunks = [files[i:i + size] for i in range(0, len(files), size)]
+        import multiprocessing
+
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context(method)) as pool:
+            for part in pool.map(_grade_chunk, chunks, [bundle_files] * len(chunks), [{}] * len(chunks)):
+                outcomes += part
+    else:
+        outcomes = [_grade_file(p, bundle_files, {}) for p in files]
+
     refused: list[Refused] = []
-    results: list[SignedResult] = []
-    raw_reviews: list[tuple[Path, Any]] = []
-    for path in files:
-        try:
-            data = read_json_document(path, "exam result")
-            if isinstance(data, dict) and isinstance(data.get("review"), dict):
-                raw_reviews.append((path, data))
-                continue
-            signed = result_from_json(data, str(path))
-            results.append(SignedResult(signed.payload, signed.signature, path))
-        except ExamError as exc:
-            refused.append(Refused(str(path), exc.message.removeprefix(f"{path}: ")))
-    if not results:
-        raise ExamError("no readable result among the files given"
-                        + (f" ({len(refused)} refused: {refused[0].file}: {refused[0].reason})" if refused else ""))
-    bundles: dict[str, tuple[Bundle, AssessorKeys, dict[str, Any]]] = {}
-    assessments: dict[str, str] = {}
-    accepted: list[SignedResult] = []
-    for result in results:
-        try:
-            if result.bundle_id not in bundles:
-                bundle = find_bundle(result.bundle_id, result.bundle_hash, list(bundle_files))
-                keys = keys_for(bundle.fingerprint)
-                bundles[result.bundle_id] = (bundle, keys, bundle.unseal(keys))
-            bundle = bundles[result.bundle_id][0]
-            if bundle.hash != result.bundle_hash:
-                raise ExamError("the result was taken with an altered copy of its bundle")
-            assessments.setdefault(bundle.assessment["content_hash"], bundle.assessment["title"])
-            accepted.append(result)
-        except ExamError as exc:
-            refused.append(Refused(str(result.path), exc.message))
-    if len(assessments) > 1:
-        raise ExamError("the results come from different assessments (" + ", ".join(sorted(assessments.values()))
-                        + "); report each assessment separately")
-    reviews: dict[str, Review] = {}
-    for path, data in raw_reviews:
-        for _bundle, keys, _sealed in bundles.values():
-            try:
-                checked = review_from_json(data, keys, str(path))
-            except ExamError:
-                continue
-            reviews[checked.result_digest] = checked
-            break
+    entries: list[Entry] = []
+    assessments: set[str] = set()
+    raw_reviews: list[Any] = []
+    for kind, value in outcomes:
+        if kind == "refused":
+            refused.append(value)
+        elif kind == "review":
+            raw_reviews.append(value)
         else:
-            refused.append(Refused(str(path), "a review not signed by the assessor key of these results"))
-    graded: list[GradedResult] = []
-    for result in accepted:
-        bundle, keys, sealed = bundles[result.bundle_id]
-        check = check_result(result, bundle)
-        if not check.ok:
-            refused.append(Refused(str(result.path), check.problems[0]))
-            continue
+            content, entry = value
+            assessments.add(content)
+            entries.append(entry)
+    if len(assessments) > 1:
+        raise ExamError(f"the results come from {len(assessments)} different assessments; report each one separately")
+    if not entries:
+        raise ExamError("no result could be scored: " + "; ".join(f"{r.file}: {r.reason}" for r in refused[:3]))
+    # Reviews given on the command line: apply those the workers could not know about.
+    bundle, keys, _sealed = _open_bundle(entries[0].result.bundle_id, entries[0].result.bundle_hash, bundle_files)
+    reviews: dict[str, Review] = {}
+    for data in raw_reviews:
         try:
-            review = find_review(result, keys, reviews)
-            graded.append(grade_result(result, bundle, sealed, review.overrides if review else (), check=check,
-                                       reviewed=review is not None))
+            checked = review_from_json(data, keys, "review")
         except ExamError as exc:
-            refused.append(Refused(str(result.path), exc.message))
-    if not graded:
-        raise ExamError("every result was refused: " + "; ".join(f"{r.file}: {r.reason}" for r in refused[:3]))
-    return analyse(graded, refused)
+            refused.append(Refused("review", exc.message))
+            continue
+        reviews[checked.result_digest] = checked
+    for n, entry in enumerate(entries):
+        review = reviews.get(entry.result.digest)
+        if review is not None and entry.overrides != len(review.overrides) and entry.result.path is not None:
+            entries[n] = _grade_result(SignedResult(**_full(entry.result.path)), bundle_files, reviews)
+    return analyse(entries, refused, bundle)
 
 
-def analyse(graded: list[GradedResult], refused: list[Refused]) -> Report:
-    """Item statistics, reliability and the distribution over graded results."""
-    bundle = graded[0].bundle
+def _full(path: Path) -> dict[str, Any]:
+    signed = result_from_json(read_json_document(path, "exam result"), str(path))
+    return {"payload": signed.payload, "signature": signed.signature, "path": path, "known_digest": signed.digest}
+
+
+def analyse(entries: list[Entry], refused: list[Refused], bundle: Bundle) -> Report:
+    """Item statistics, reliability and the distribution over graded candidates."""
     sections = [s["title"] for s in bundle.sections]
     info: dict[str, ItemInfo] = {}
     max_points: dict[str, float] = {}
     matrix: list[dict[str, float]] = []
-    for g in graded:
+    for entry in entries:
         row = {}
-        for item in g.score.items:
+        for item in entry.score.items:
             row[item.item] = item.points
             if item.item not in max_points:
                 max_points[item.item] = item.max_points
                 if item.kind == "lab":
-                    lab = g.bundle.labs[item.item.removeprefix("lab:")]
-                    title = str(lab["title"])
+                    title = str(bundle.labs[item.item.removeprefix("lab:")]["title"])
                 else:
-                    title = _title(g.bundle.questions[item.item]["prompt"])
-                info[item.item] = ItemInfo(item.item, item.kind, item.level, item.tags, title, sections[item.section]
-                                           if item.section < len(sections) else str(item.section))
+                    title = _title(bundle.questions[item.item]["prompt"])
+                info[item.item] = ItemInfo(item.item, item.kind, item.level, item.tags, title,
+                                           sections[item.section] if item.section < len(sections) else str(item.section))
         matrix.append(row)
     rank = {title: i for i, title in enumerate(sections)}
     first_seen = {item: n for n, item in enumerate(max_points)}
@@ -243,26 +344,41 @@ def analyse(graded: list[GradedResult], refused: list[Refused]) -> Report:
                                                                info[kv[0]].kind == "lab", first_seen[kv[0]])))
     warnings = []
     seen: dict[tuple[str, int], str] = {}
-    for g in graded:
-        key = (normalise_candidate(g.candidate), int(g.result.payload["attempt"]))
+    for entry in entries:
+        key = (normalise_candidate(entry.candidate), int(entry.result.payload["attempt"]))
         if key in seen:
-            warnings.append(f"two results for {g.candidate}, attempt {key[1]}: {seen[key]} and {g.result.path}")
-        seen[key] = str(g.result.path)
-    graded.sort(key=lambda g: (-g.score.percent, normalise_candidate(g.candidate)))
-    return Report(bundle.assessment, sections, graded, refused, item_statistics(matrix, ordered), info,
-                  reliability(matrix, ordered), histogram([g.score.percent for g in graded]), warnings)
+            warnings.append(f"two results for {entry.candidate}, attempt {key[1]}: {seen[key]} and {entry.result.path}")
+        seen[key] = str(entry.result.path)
+    entries.sort(key=lambda e: (-e.score.percent, normalise_candidate(e.candidate)))
+    return Report(bundle.assessment, sections, entries, refused, item_statistics(matrix, ordered), info,
+                  reliability(matrix, ordered), histogram([e.score.percent for e in entries]), warnings)
+
+
+# -- output ------------------------------------------------------------------------------------------------
+
+_ENV: Any = None
+
+
+def _ratios(table: dict[Any, tuple[float, float]], names: Sequence[str] | None = None) -> str:
+    """``name got/max · ...`` for a breakdown (section indexes are named by ``names``)."""
+    return " · ".join(f"{names[k] if names is not None and isinstance(k, int) and k < len(names) else k} "
+                      f"{got:g}/{out_of:g}" for k, (got, out_of) in table.items())
 
 
 def _environment() -> Any:
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+    global _ENV
+    if _ENV is None:
+        from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-    env = Environment(loader=FileSystemLoader(str(Path(__file__).parent / "templates")),
-                      autoescape=select_autoescape(default=True, default_for_string=True),
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters["num"] = lambda v, d=2: "–" if v is None else f"{v:.{d}f}"
-    env.filters["pts"] = lambda v: f"{v:g}"
-    env.filters["clock"] = lambda s: f"{int(s) // 60}:{int(s) % 60:02d}"
-    return env
+        env = Environment(loader=FileSystemLoader(str(Path(__file__).parent / "templates")),
+                          autoescape=select_autoescape(default=True, default_for_string=True),
+                          undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+        env.filters["num"] = lambda v, d=2: "–" if v is None else f"{v:.{d}f}"
+        env.filters["pts"] = lambda v: f"{v:g}"
+        env.filters["clock"] = lambda s: f"{int(s) // 60}:{int(s) % 60:02d}"
+        env.filters["ratios"] = _ratios
+        _ENV = env
+    return _ENV
 
 
 def render(template: str, **context: Any) -> str:
@@ -272,11 +388,14 @@ def render(template: str, **context: Any) -> str:
 
 def render_html(report: Report) -> str:
     """The report as one self-contained HTML page."""
+    from markupsafe import Markup
+
     from engine import __version__
     from engine.store import utcnow
 
     peak = max(report.bins) or 1
-    return render("report.html.j2", r=report, summary=report.summary(), rel=report.reliability,
+    blocks = [Markup(entry.block) for entry in report.candidates]  # rendered (escaped) by candidate.html.j2
+    return render("report.html.j2", r=report, summary=report.summary(), rel=report.reliability, blocks=blocks,
                   small=SMALL_SAMPLE, bins=report.bins, peak=peak, generated=utcnow(), version=__version__)
 
 
@@ -306,7 +425,7 @@ def write_report(report: Report, html_path: Path) -> list[Path]:
     files = [html_path, html_path.with_name(f"{stem}.csv"), html_path.with_name(f"{stem}-items.csv"),
              html_path.with_name(f"{stem}.json")]
     contents = [render_html(report), _csv(report.candidate_rows()), _csv(report.item_rows()),
-                json.dumps(report.to_json(), ensure_ascii=False, indent=1) + "\n"]
+                json.dumps(report.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n"]
     for path, text in zip(files, contents, strict=True):
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(text, encoding="utf-8")

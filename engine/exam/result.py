@@ -17,15 +17,19 @@ refused before anything is scored.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cryptography.exceptions import InvalidSignature
+
 from engine import __version__
 from engine.errors import ExamError
-from engine.exam._codec import b64e, digest, read_json_document
+from engine.exam._codec import b64d, b64e, canonical, digest, read_json_document
 from engine.exam.bundle import Bundle
 from engine.exam.crypto import (
     choice_hash,
@@ -34,7 +38,6 @@ from engine.exam.crypto import (
     load_signing_public,
     short_hash,
     sign,
-    verify,
 )
 from engine.exam.plan import derive_seed, plan_attempt
 from grading.questions import normalise_answer
@@ -150,11 +153,20 @@ class SignedResult:
     payload: dict[str, Any]
     signature: str
     path: Path | None = None
+    known_digest: str | None = None
+    """The digest, kept when the payload was trimmed after grading."""
 
-    @property
+    @cached_property
     def digest(self) -> str:
         """SHA-256 of the whole signed document (what reviews and credentials refer to)."""
-        return digest({"result": self.payload, "signature": self.signature})
+        return self.known_digest or digest({"result": self.payload, "signature": self.signature})
+
+    def trimmed(self) -> SignedResult:
+        """A copy without answers and lab captures (for holding many graded results in memory)."""
+        keep = ("candidate", "attempt", "seed", "bundle", "assessment", "attempt_key", "started", "finished",
+                "elapsed_seconds", "timed_out", "relaylab")
+        return SignedResult({k: self.payload[k] for k in keep if k in self.payload}, self.signature, self.path,
+                            self.digest)
 
     @property
     def candidate(self) -> str:
@@ -202,16 +214,22 @@ def result_from_json(data: Any, shown: str = "result") -> SignedResult:
         if not isinstance(payload.get(key), kind) or isinstance(payload.get(key), bool):
             raise ExamError(f"{shown}: the result is damaged ({key!r} is missing or has the wrong type)")
     public = load_signing_public(payload["attempt_key"], f"{shown}: the attempt key")
-    if not verify(public, payload, data.get("signature")):
+    signed = canonical(payload)
+    try:
+        public.verify(b64d(data.get("signature"), f"{shown}: the signature"), signed)
+    except (InvalidSignature, ExamError):
         raise ExamError(f"{shown}: the result was altered after it was signed (the signature does not match); "
-                        "it will not be graded")
-    return SignedResult(payload, str(data["signature"]))
+                        "it will not be graded") from None
+    signature = str(data["signature"])
+    # canonical({"result": p, "signature": s}) without encoding the payload a second time
+    whole = b'{"result":' + signed + b',"signature":' + canonical(signature) + b"}"
+    return SignedResult(payload, signature, known_digest=hashlib.sha256(whole).hexdigest())
 
 
 def load_result(path: Path) -> SignedResult:
     """Read a result file and check its signature (see :func:`result_from_json`)."""
     result = result_from_json(read_json_document(path, "exam result"), str(path))
-    return SignedResult(result.payload, result.signature, path)
+    return SignedResult(result.payload, result.signature, path, result.digest)
 
 
 @dataclass
@@ -255,8 +273,9 @@ def check_result(result: SignedResult, bundle: Bundle | None, *, attempt_code: s
             out.problems.append("the seed is not the one this bundle gives this candidate and attempt: the items "
                                 "were not drawn by relaylab")
         else:
-            plan = [i.to_json() for i in plan_attempt(bundle.payload, p["seed"]).items]
-            given = [{k: row.get(k) for k in ("id", "kind", "section", "points", "order")} for row in p["items"]]
+            plan = [(i.id, i.kind, i.section, i.points, list(i.order)) for i in plan_attempt(bundle.payload, p["seed"]).items]
+            given = [(row.get("id"), row.get("kind"), row.get("section"), row.get("points"), row.get("order"))
+                     for row in p["items"]]
             if given != plan:
                 out.problems.append("the items are not the ones (or not in the order) this candidate was given")
         allowed = int(bundle.assessment.get("attempts_allowed", 1))
@@ -291,8 +310,8 @@ def check_result(result: SignedResult, bundle: Bundle | None, *, attempt_code: s
                                 f"{float(data.get('away', 0)) / 60:.1f} min away ({what})")
     for item_id, lab in p["labs"].items():
         runs, final = lab.get("runs", []), lab.get("final")
-        if final is not None and (not runs or runs[-1] != digest(final)):
-            out.problems.append(f"{item_id}: the final capture is not the last recorded run")
+        if final is not None and not runs:
+            out.problems.append(f"{item_id}: a final capture without any recorded run")
         if isinstance(final, dict):
             run_id = final.get("run_id")
             if any(isinstance(r, dict) and r.get("run_id") != run_id for r in final.get("records", [])):

@@ -24,12 +24,12 @@ from engine.exam._codec import read_json_document
 from engine.exam.bundle import Bundle
 from engine.exam.crypto import sign, verify
 from engine.exam.keys import AssessorKeys, assessor_home
-from engine.exam.labitem import LabCapture, build_exam_lab, grade_capture
+from engine.exam.labitem import LabCapture, exam_rubric, grade_capture
 from engine.exam.result import ResultCheck, SignedResult, check_result
 from engine.store import utcnow
 from grading import Result
-from grading.assessment import ExamScore, ItemScore, lab_item_points, score_response, total
-from grading.questions import score_free_text
+from grading.assessment import ExamScore, ItemScore, key_points_score, lab_item_points, score_response, total
+from grading.questions import AnswerScore
 
 __all__ = ["REVIEW_FORMAT", "GradedResult", "Override", "Review", "find_review", "grade_result",
            "load_review", "make_review", "review_from_json", "write_review"]
@@ -109,6 +109,22 @@ def _shown(question: Mapping[str, Any], response: Any) -> str:
     return str(response)
 
 
+_VERDICTS: dict[tuple[str, str, str], AnswerScore] = {}
+
+
+def _score(bundle_id: str, item_id: str, kind: str, key: Mapping[str, Any], response: Any) -> AnswerScore:
+    """Score an answer, remembering verdicts on short answers (many candidates give the same ones)."""
+    if kind == "free" or isinstance(response, str) and len(response) > 200:
+        return score_response(kind, key, response)
+    memo = (bundle_id, item_id, repr(response))
+    found = _VERDICTS.get(memo)
+    if found is None:
+        if len(_VERDICTS) >= 200_000:
+            _VERDICTS.clear()
+        found = _VERDICTS[memo] = score_response(kind, key, response)
+    return found
+
+
 def grade_result(result: SignedResult, bundle: Bundle, sealed: Mapping[str, Any],
                  overrides: Sequence[Override] = (), *, check: ResultCheck | None = None,
                  with_details: bool = True, reviewed: bool | None = None) -> GradedResult:
@@ -143,8 +159,8 @@ def grade_result(result: SignedResult, bundle: Bundle, sealed: Mapping[str, Any]
             if final is None:
                 lab_result = Result.not_gradable("the lab was not attempted")
             else:
-                exam_lab = build_exam_lab(public, result.payload["seed"], sealed["labs"][lab_id])
-                lab_result = grade_capture(exam_lab, LabCapture.from_json(final))
+                rubric = exam_rubric(public, result.payload["seed"], sealed["labs"][lab_id])
+                lab_result = grade_capture(rubric, LabCapture.from_json(final))
             earned, passed = lab_item_points(lab_result, points)
             items.append(ItemScore(item_id, "lab", section, public["level"], tuple(public.get("tags", [])), earned,
                                    points, final is not None, passed and earned >= points - 1e-9,
@@ -156,7 +172,7 @@ def grade_result(result: SignedResult, bundle: Bundle, sealed: Mapping[str, Any]
         question = bundle.questions[item_id]
         key = keys[item_id]
         response = row.get("response")
-        verdict = score_response(kind, key, response)
+        verdict = _score(bundle.id, item_id, kind, key, response)
         earned = round(points * verdict.fraction, 4)
         overridden = False
         if item_id in latest and kind == "free":
@@ -167,8 +183,9 @@ def grade_result(result: SignedResult, bundle: Bundle, sealed: Mapping[str, Any]
         if with_details:
             hits: tuple[tuple[str, bool], ...] = ()
             if kind == "free" and isinstance(response, str):
-                _, found = score_free_text(response, [(k["point"], k["any_of"]) for k in key.get("key_points", [])])
-                hits = tuple((h.point, h.made) for h in found)
+                points_made = [(k["point"], k["any_of"]) for k in key.get("key_points", [])]
+                _, made = key_points_score(response, points_made)
+                hits = tuple((point, hit) for (point, _), hit in zip(points_made, made, strict=True))
             details[item_id] = ItemDetail(question["prompt"], response, _shown(question, response), verdict.detail,
                                           str(key.get("model_answer", "")), hits)
     score = total(items, float(bundle.assessment["pass_percent"]))
