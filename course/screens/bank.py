@@ -89,10 +89,14 @@ class BankScreen(Screen[None]):
             await self.query_one("#bank-question", Markdown).update("*No question matches. Clear the search or filters.*")
 
     @on(DataTable.RowHighlighted, "#bank-table")
-    async def preview(self, event: DataTable.RowHighlighted) -> None:
-        if event.row_key.value is None:
-            return
-        view = self.ctx.service.question(event.row_key.value)
+    def highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key.value is not None:
+            self.preview(event.row_key.value)
+
+    @work(exclusive=True, group="preview")
+    async def preview(self, question_id: str) -> None:
+        """Show the highlighted question beside the list."""
+        view = self.ctx.service.question(question_id)
         tags = ", ".join(view.tags)
         lesson = f"\n\nTaught in: *{view.lesson.title}*" if view.lesson else ""
         await self.query_one("#bank-question", Markdown).update(f"{view.prompt}\n\n`{view.level}` · {tags}{lesson}")
