@@ -11,6 +11,7 @@ the screens other than the course map are imported when first needed, after the 
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -102,6 +103,9 @@ class RelaylabApp(App[None]):
             self._home.show_error(exc.message)
             return
         self.service = service
+        # The course stays loaded for the app's life: keep the collector from rescanning it on every
+        # full collection (those pauses otherwise land in the middle of repaints).
+        gc.freeze()
         learners = await asyncio.to_thread(service.learners)
         if self.learner_name is not None:
             self._use_learner(self.learner_name)

@@ -37,6 +37,7 @@ class BankScreen(Screen[None]):
         super().__init__(id="bank-screen")
         self.ctx = ctx
         self.entries: list[BankEntry] = []
+        self._searched: tuple[object, ...] | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -74,6 +75,9 @@ class BankScreen(Screen[None]):
         level = self.query_one("#bank-level", Select).value
         tag = self.query_one("#bank-tag", Select).value
         scope = self.query_one("#bank-scope", Select).value
+        if (text, level, tag, scope) == self._searched:
+            return  # the filters announce themselves when mounted: nothing changed
+        self._searched = (text, level, tag, scope)
         self.entries = await asyncio.to_thread(
             self.ctx.service.search_bank, self.ctx.learner_id, text,
             level if isinstance(level, str) else None, tag if isinstance(tag, str) else None, scope != "all")
