@@ -68,16 +68,19 @@ class BankScreen(Screen[None]):
     def filters_changed(self) -> None:
         self.search()
 
-    @work(exclusive=True, group="search")
-    async def search(self) -> None:
-        """Run the search with the current filters."""
+    def search(self) -> None:
+        """Search again when a filter really changed (the filters also announce themselves on mount)."""
         text = self.query_one("#bank-search", Input).value
         level = self.query_one("#bank-level", Select).value
         tag = self.query_one("#bank-tag", Select).value
         scope = self.query_one("#bank-scope", Select).value
-        if (text, level, tag, scope) == self._searched:
-            return  # the filters announce themselves when mounted: nothing changed
-        self._searched = (text, level, tag, scope)
+        if (text, level, tag, scope) != self._searched:
+            self._searched = (text, level, tag, scope)
+            self._search(text, level, tag, scope)
+
+    @work(exclusive=True, group="search")
+    async def _search(self, text: str, level: object, tag: object, scope: object) -> None:
+        """Run the search with these filters."""
         self.entries = await asyncio.to_thread(
             self.ctx.service.search_bank, self.ctx.learner_id, text,
             level if isinstance(level, str) else None, tag if isinstance(tag, str) else None, scope != "all")
