@@ -2,7 +2,8 @@
 
 Every answer, lab run, pause and clock anomaly is one line of ``journal.jsonl`` in
 ``<RELAYLAB_HOME>/exams/<bundle+candidate>/attempt-<n>/``, written with ``fsync`` before the call
-returns; each line carries the SHA-256 of the line before it, so the journal is a hash chain. A
+returns; each line carries the SHA-256 of the line before it (a hash chain) and is signed with the
+attempt's key, so an edited line is noticed (by anyone who does not also re-sign it). A
 crash, a kill or a closed terminal loses nothing already answered: a torn last line is dropped
 when the attempt is opened again, and the attempt resumes.
 
@@ -37,7 +38,7 @@ from engine import __version__
 from engine.errors import ExamError
 from engine.exam._codec import b64e, canonical, digest, write_private
 from engine.exam.bundle import Bundle
-from engine.exam.crypto import fingerprint
+from engine.exam.crypto import fingerprint, sign, verify
 from engine.exam.plan import Plan, derive_seed, normalise_candidate, plan_attempt
 from engine.paths import data_home
 
@@ -90,11 +91,18 @@ class ExamClock:
 
 
 class Journal:
-    """An append-only, fsynced, hash-chained JSON-lines file."""
+    """An append-only, fsynced, hash-chained JSON-lines file; each line is signed with the attempt key.
 
-    def __init__(self, path: Path, genesis: str) -> None:
+    Args:
+        path: the file.
+        genesis: what the first line's ``prev`` is.
+        key: the attempt's key (lines are signed with it and checked against it).
+    """
+
+    def __init__(self, path: Path, genesis: str, key: Ed25519PrivateKey) -> None:
         self.path = path
         self.genesis = genesis
+        self.key = key
         self.entries: list[dict[str, Any]] = []
         self.head = genesis
         self.recovered = False
@@ -119,9 +127,11 @@ class Journal:
                 entry = _json_line(line)
             except ValueError:
                 raise ExamError(f"{self.path}: line {number} of the attempt journal is damaged") from None
-            if entry.get("prev") != self.head or entry.get("n") != number:
-                raise ExamError(f"{self.path}: the attempt journal was edited (line {number} does not follow line "
-                                f"{number - 1})")
+            body = {k: v for k, v in entry.items() if k != "sig"}
+            if entry.get("prev") != self.head or entry.get("n") != number \
+                    or not verify(self.key.public_key(), body, entry.get("sig")):
+                raise ExamError(f"{self.path}: the attempt journal was edited (line {number} does not match its "
+                                "signature or does not follow the line before it)")
             self.head = hashlib.sha256(line).hexdigest()
             self.entries.append(entry)
 
@@ -129,6 +139,7 @@ class Journal:
         """Append one entry (``n`` and ``prev`` are added); it is on disk when this returns."""
         with self._lock:
             full = {**entry, "n": len(self.entries) + 1, "prev": self.head}
+            full["sig"] = sign(self.key, full)
             line = canonical(full)
             self._file.write(line + b"\n")
             self._file.flush()
@@ -235,8 +246,8 @@ class Attempt:
         self.pauses_allowed = bool(bundle.assessment.get("pauses_allowed"))
         folder.mkdir(parents=True, exist_ok=True)
         genesis = hashlib.sha256(f"relaylab-journal-v1:{bundle.hash}:{self.seed}".encode()).hexdigest()
-        self.journal = Journal(folder / "journal.jsonl", genesis)
         self.key = self._key()
+        self.journal = Journal(folder / "journal.jsonl", genesis, self.key)
         self._base_elapsed = 0.0
         self._base_mono = clock.mono()
         self._replay = _Replay()
@@ -502,9 +513,11 @@ class Attempt:
             raise ExamError("the attempt has not started")
         self._stop.set()
         if self._replay.submitted is None:
-            elapsed = min(self.elapsed(), self.limit) if reason == "time-up" else self.elapsed()
+            elapsed = self.elapsed()
+            if elapsed >= self.limit:
+                reason, elapsed = "time-up", self.limit
             self._log_raw("submit", elapsed, self.clock.wall(), self.clock.mono(), self.clock.boot_id(),
-                          {"reason": reason, "timed_out": reason == "time-up" or elapsed >= self.limit})
+                          {"reason": reason, "timed_out": reason == "time-up"})
         document = build_result(self)
         write_result(document, self.result_path)
         return document

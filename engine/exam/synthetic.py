@@ -72,7 +72,8 @@ def _answer(rng: random.Random, kind: str, key: Mapping[str, Any], right: bool, 
 
 
 def synthetic_results(bundle: Bundle, sealed: Mapping[str, Any], count: int, *, seed: int = 7,
-                      lab_capture: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+                      lab_capture: Mapping[str, Any] | None = None,
+                      miskeyed: str | None = None) -> Iterator[dict[str, Any]]:
     """Yield ``count`` signed result documents for ``bundle``.
 
     Args:
@@ -81,6 +82,7 @@ def synthetic_results(bundle: Bundle, sealed: Mapping[str, Any], count: int, *, 
         count: how many candidates.
         seed: makes the candidates and their answers reproducible.
         lab_capture: a lab capture every candidate's lab items get (none when None).
+        miskeyed: an item the weaker candidates get right and the stronger ones wrong.
     """
     rng = random.Random(seed)
     difficulty = {qid: rng.gauss(0, 1) for qid in bundle.questions}
@@ -105,6 +107,8 @@ def synthetic_results(bundle: Bundle, sealed: Mapping[str, Any], count: int, *, 
             else:
                 question = bundle.questions[item.id]
                 right = rng.random() < 1 / (1 + math.exp(-(ability - difficulty[item.id]) * 1.7))
+                if item.id == miskeyed:
+                    right = ability < 0.3
                 size = len(question.get("options") or [])
                 row["response"] = _answer(rng, item.kind, sealed["questions"][item.id], right, size)
                 row["answered_elapsed"] = round(when, 3)
