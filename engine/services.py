@@ -1325,6 +1325,10 @@ def check_field(name: str, value: str) -> str | None:
     elif name == "port":
         if not value.isdigit() or not 1 <= int(value) <= 65535:
             return "a port is a number from 1 to 65535"
+    elif name in ("messages", "connections"):
+        top = 500 if name == "messages" else 10
+        if not value.isdigit() or not 1 <= int(value) <= top:
+            return f"a number from 1 to {top}"
     elif name in ("from_address", "header_from", "username"):
         if name != "from_address" and not value:
             return None
@@ -1401,8 +1405,8 @@ class LabSession:
                       options=tuple((_AUTH_LABELS[a], a) for a in ("none", "login", "plain", "xoauth2") if a in profile.auth)),
             FieldSpec("username", "User name", "text", "Authentication", "The mailbox to sign in as",
                       auth=("login", "plain", "xoauth2")),
-            FieldSpec("password", "Password", "secret", "Authentication", "Never recorded or shown",
-                      auth=("login", "plain")),
+            FieldSpec("password", "Password", "secret", "Authentication",
+                      "For Login, or the OAuth password flow. Never recorded or shown", auth=("login", "plain", "xoauth2")),
         ]
         if "xoauth2" in profile.auth:
             fields += [
@@ -1413,11 +1417,16 @@ class LabSession:
                 FieldSpec("oauth.client_id", "Client id", "text", "Authentication", "Application id", auth=("xoauth2",)),
                 FieldSpec("oauth.client_secret", "Client secret", "secret", "Authentication",
                           "Never recorded or shown", auth=("xoauth2",)),
+                FieldSpec("oauth.scope", "Scope", "text", "Authentication", "Permission the token asks for",
+                          auth=("xoauth2",)),
             ]
         fields += [
             FieldSpec("from_address", "From", "text", "Message", "Envelope sender", required=True),
             FieldSpec("to", "To", "list", "Message", "Recipients, separated by commas", required=True),
+            FieldSpec("header_from", "From header", "text", "Message", "Empty: the same as From"),
             FieldSpec("subject", "Subject", "text", "Message"),
+            FieldSpec("messages", "Messages to send", "number", "Message", "1 to 500"),
+            FieldSpec("connections", "Parallel connections", "number", "Message", "1 to 10"),
             FieldSpec("site", "Site", "select", "Device", "Where the device sits (its public IP)", options=sites),
         ]
         if profile.client_certificate:
