@@ -89,6 +89,15 @@ class ExamApp(App[dict[str, Any] | None]):
         self.result = result
         self.push_screen(ExamDoneScreen(done_summary(self.attempt, result, self.output)))
 
+    async def action_quit(self) -> None:
+        """Ctrl+Q: save the current answer and close without handing in."""
+        if isinstance(self.screen, ExamScreen):
+            self.screen.action_leave()
+            return
+        if not self.ending:
+            self.ending = "not-started" if not self.attempt.started else "left"
+        self.exit(self.result)
+
     def action_cycle_theme(self) -> None:
         """Switch between the default and high-contrast themes."""
         self.theme = HIGH_CONTRAST.name if self.theme != HIGH_CONTRAST.name else "textual-dark"
