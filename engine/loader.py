@@ -93,6 +93,7 @@ class _Loader:
         """Stems of files that did not validate: references to them are not reported again."""
         self.broken_ids: set[str] = set()
         """Ids of items that did not validate."""
+        self._glossary_ids: set[str] | None = None
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -345,6 +346,12 @@ class _Loader:
             for item_id, item in items.items():
                 item.cross_check(tree, self.reporter(tree.origins[(kind, item_id)]))
 
+    def glossary_ids(self, tree: CourseTree) -> set[str]:
+        """Ids of the glossary terms (computed once)."""
+        if self._glossary_ids is None:
+            self._glossary_ids = {t.id for t in tree.glossary.terms} if tree.glossary else set()
+        return self._glossary_ids
+
     def reporter(self, origin: Origin) -> Callable[[tuple[str | int, ...], str], None]:
         def report(path: tuple[str | int, ...], message: str) -> None:
             self.at(Origin(origin.file, (*origin.path, *path)), message)
@@ -355,11 +362,11 @@ class _Loader:
                    variables: dict[str, Any] | None, tree: CourseTree) -> None:
         path = (*origin.path, *key)
         doc = self.docs.get(origin.file)
-        first = doc.block_starts.get(path) if doc else None
-        value_mark = doc.locate(path) if doc else None
-        start = first or (value_mark.line if value_mark else 1)
 
         def report(line: int | None, message: str) -> None:
+            first = doc.block_starts.get(path) if doc else None  # positions are worked out only now
+            value_mark = doc.locate(path) if doc else None
+            start = first or (value_mark.line if value_mark else 1)
             at_line = start + line - 1 if line is not None else start
             col = 1 if first else (value_mark.col if value_mark else 1)
             self.problems.add(origin.file, message, at_line, col, doc.text if doc else None)
@@ -370,9 +377,8 @@ class _Loader:
             except RenderError as exc:
                 report(exc.line, exc.message)
                 return
-        glossary_ids = {t.id for t in tree.glossary.terms} if tree.glossary else set()
         for link in internal_links(text):
-            known = tree.lessons if link.scheme == "lesson" else glossary_ids
+            known = tree.lessons if link.scheme == "lesson" else self.glossary_ids(tree)
             if link.target not in known:
                 report(link.line, f"link to unknown {link.scheme} {link.target!r}.{did_you_mean(link.target, known)}")
 

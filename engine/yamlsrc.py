@@ -13,7 +13,7 @@ Marks from PyYAML are 0-based; everything this module returns is 1-based.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,17 +48,47 @@ class Mark:
     col: int
 
 
-@dataclass
 class YamlDoc:
-    """Plain data built from one YAML document, with the position of every key and value."""
+    """Plain data built from one YAML document, with the position of every key and value.
 
-    path: str
-    text: str
-    data: Any
-    value_marks: dict[Path_, Mark] = field(default_factory=dict)
-    key_marks: dict[Path_, Mark] = field(default_factory=dict)
-    block_starts: dict[Path_, int] = field(default_factory=dict)
-    """For block scalars (``|`` and ``>``): the 1-based line of the scalar's first content line."""
+    The positions are worked out only when something asks for one (a problem to locate): most
+    files are valid, and building plain data is then all that is needed.
+    """
+
+    def __init__(self, path: str, text: str, data: Any) -> None:
+        self.path = path
+        self.text = text
+        self.data = data
+        self._marks: tuple[dict[Path_, Mark], dict[Path_, Mark], dict[Path_, int]] | None = None
+
+    def _set_marks(self, values: dict[Path_, Mark], keys: dict[Path_, Mark], blocks: dict[Path_, int]) -> None:
+        self._marks = (values, keys, blocks)
+
+    def _index(self) -> tuple[dict[Path_, Mark], dict[Path_, Mark], dict[Path_, int]]:
+        if self._marks is None:
+            marked = YamlDoc(self.path, self.text, None)
+            marked._set_marks({}, {}, {})
+            nodes = [n for n in yaml.compose_all(self.text, Loader=_Loader) if n is not None]
+            if nodes:
+                _Builder(marked, Problems()).build(nodes[0], ())
+            assert marked._marks is not None
+            self._marks = marked._marks
+        return self._marks
+
+    @property
+    def value_marks(self) -> dict[Path_, Mark]:
+        """Where each value starts."""
+        return self._index()[0]
+
+    @property
+    def key_marks(self) -> dict[Path_, Mark]:
+        """Where each mapping key starts."""
+        return self._index()[1]
+
+    @property
+    def block_starts(self) -> dict[Path_, int]:
+        """For block scalars (``|`` and ``>``): the 1-based line of the scalar's first content line."""
+        return self._index()[2]
 
     def locate(self, loc: Path_, *, prefer_key: bool = False) -> Mark | None:
         """Return the mark of ``loc`` or of its deepest ancestor that has one.
@@ -68,17 +98,57 @@ class YamlDoc:
             prefer_key: point at the key rather than its value (unknown keys, wrong types of a
                 mapping entry).
         """
+        values, keys, _blocks = self._index()
         probe = tuple(loc)
         while True:
-            if prefer_key and probe in self.key_marks:
-                return self.key_marks[probe]
-            if probe in self.value_marks:
-                return self.value_marks[probe]
-            if probe in self.key_marks:
-                return self.key_marks[probe]
+            if prefer_key and probe in keys:
+                return keys[probe]
+            if probe in values:
+                return values[probe]
+            if probe in keys:
+                return keys[probe]
             if not probe:
                 return None
             probe = probe[:-1]
+
+
+class _SlowPath(Exception):
+    """The fast reader met something the located reader must handle (and explain)."""
+
+
+_KEY_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool")}
+
+
+class _FastLoader(_Loader):  # type: ignore[misc,valid-type]
+    """PyYAML's safe loader, refusing what relaylab's files may not contain (duplicate keys and the
+    like) by handing over to the located reader, which reports it."""
+
+    def construct_object(self, node: Node, deep: bool = False) -> Any:
+        if node in self.constructed_objects:
+            raise _SlowPath  # an alias: the located reader bounds its expansion
+        return super().construct_object(node, deep=deep)
+
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen = set()
+        for key_node, _value in node.value:
+            if not isinstance(key_node, ScalarNode) or key_node.tag not in _KEY_TAGS:
+                raise _SlowPath
+            key = (key_node.tag, key_node.value)
+            if key in seen:
+                raise _SlowPath
+            seen.add(key)
+        return dict(super().construct_mapping(node, deep=True))
+
+
+def _fast(text: str) -> Any:
+    """Plain data of a file that is one ordinary document; raises _SlowPath otherwise."""
+    try:
+        docs = list(yaml.load_all(text, Loader=_FastLoader))
+    except (yaml.YAMLError, ValueError, OverflowError):
+        raise _SlowPath from None
+    if len(docs) != 1 or docs[0] is None:
+        raise _SlowPath
+    return docs[0]
 
 
 class _Builder:
@@ -90,6 +160,10 @@ class _Builder:
         self.constructor = SafeConstructor()
         self.count = 0
         self.too_many = False
+
+    def _mark(self, path: Path_, node: Node) -> None:
+        assert self.doc._marks is not None
+        self.doc._marks[0][path] = Mark(node.start_mark.line + 1, node.start_mark.column + 1)
 
     def _problem(self, node: Node, message: str) -> None:
         self.problems.add(
@@ -107,10 +181,11 @@ class _Builder:
                 self.too_many = True
                 self._problem(node, f"document expands to more than {MAX_NODES} values (alias bomb?)")
             return None
-        self.doc.value_marks[path] = Mark(node.start_mark.line + 1, node.start_mark.column + 1)
+        self._mark(path, node)
+        assert self.doc._marks is not None
         if isinstance(node, ScalarNode):
             if node.style in ("|", ">"):
-                self.doc.block_starts[path] = node.start_mark.line + 2
+                self.doc._marks[2][path] = node.start_mark.line + 2
             if node.tag == _STR_TAG:
                 return node.value
             try:
@@ -142,7 +217,7 @@ class _Builder:
                     self._problem(key_node, f"duplicate key {key!r} (first defined on line {first_seen[key]})")
                     continue
                 first_seen[key] = line
-                self.doc.key_marks[(*path, key)] = Mark(line, key_node.start_mark.column + 1)
+                self.doc._marks[1][(*path, key)] = Mark(line, key_node.start_mark.column + 1)
                 result[key] = self.build(value_node, (*path, key))
             return result
         self._problem(node, "unsupported YAML node")  # pragma: no cover
@@ -178,7 +253,7 @@ def parse_yaml(text: str, path: str, problems: Problems) -> YamlDoc | None:
     Returns:
         The document, or None when it could not be read at all (problems say why).
     """
-    doc = YamlDoc(path=path, text=text, data=None)
+    doc = YamlDoc(path, text, None)
     if not text.strip():
         problems.add(path, "file is empty; expected a YAML mapping", 1, 1)
         return None
@@ -189,6 +264,12 @@ def parse_yaml(text: str, path: str, problems: Problems) -> YamlDoc | None:
         return None
     if _check_tabs(path, text, problems):
         return None
+    try:
+        doc.data = _fast(text)
+        return doc
+    except _SlowPath:
+        pass
+    doc._set_marks({}, {}, {})
     try:
         nodes = list(yaml.compose_all(text, Loader=_Loader))
     except yaml.MarkedYAMLError as exc:

@@ -31,6 +31,10 @@ __all__ = [
 ]
 
 
+_PLAIN = re.compile(r"[\w\s'@,/-]*")
+"""Phrases made only of these characters have no regular-expression syntax to check."""
+
+
 class Option(ContentModel):
     """One option of a choice question."""
 
@@ -195,6 +199,8 @@ class FreeText(_Question):
     def _patterns_compile(self) -> FreeText:
         for kp in self.key_points:
             for phrase in kp.any_of:
+                if _PLAIN.fullmatch(phrase):
+                    continue  # a plain phrase: nothing to compile
                 try:
                     re.compile(phrase)
                 except re.error as exc:
