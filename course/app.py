@@ -23,7 +23,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from course.context import Context
-from course.messages import Navigate, OpenSection, PracticeQuestions
+from course.messages import AttemptGraded, Navigate, OpenSection, PracticeQuestions, StartFlashcards
 from course.palette import CoursePalette
 from course.screens.course_map import CourseMapScreen
 from course.themes import HIGH_CONTRAST, THEME_CYCLE
@@ -188,6 +188,22 @@ class RelaylabApp(App[None]):
 
         self.push_screen(CheckScreen(self.ctx, question_ids=message.question_ids, title=message.title,
                                      mode=message.mode))
+
+    @on(StartFlashcards)
+    def start_flashcards(self, message: StartFlashcards) -> None:
+        """Flashcards drawn from a filter of the bank (a section: it stacks on the course map)."""
+        if self.ctx is None:
+            return
+        from course.screens.flashcards import FlashcardsScreen
+
+        self._to_home()
+        self.push_screen(FlashcardsScreen(self.ctx, question_ids=message.question_ids, title=message.title))
+
+    @on(AttemptGraded)
+    def attempt_graded(self, message: AttemptGraded) -> None:
+        """Celebrate a passed lab (the course map shows it done when the trainee goes back)."""
+        if message.attempt.result.passed:
+            self.notify("Lab passed — well done. It is marked done on the course map.", title="Passed", timeout=5)
 
     @on(OpenSection)
     def open_section(self, message: OpenSection) -> None:

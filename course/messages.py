@@ -45,11 +45,10 @@ class PracticeQuestions(Message):
 
 @dataclass
 class StartFlashcards(Message):
-    """Review flashcards drawn from a filter of the bank."""
+    """Review flashcards drawn from these questions (the bank's current list)."""
 
-    level: str | None = None
-    tag: str | None = None
-    interview_only: bool = True
+    question_ids: tuple[str, ...]
+    title: str = "Flashcards"
 
 
 @dataclass

@@ -982,9 +982,16 @@ class CourseService:
         return {q: CardState(box, parse_time(due), n) for q, (box, due, n) in self.store.flashcards(learner_id).items()}
 
     def flashcard_queue(self, learner_id: str, level: str | None = None, tag: str | None = None,
-                        interview_only: bool = True, limit: int = 20) -> ReviewQueue:
-        """The cards of a sitting: those due (shakiest first), then new ones, at most ``limit``."""
-        ids = [e.id for e in self.search_bank(None, "", level, tag, interview_only)]
+                        interview_only: bool = True, limit: int = 20,
+                        question_ids: Sequence[str] | None = None) -> ReviewQueue:
+        """The cards of a sitting: those due (shakiest first), then new ones, at most ``limit``.
+
+        Cards come from the bank filtered by level, tag and scope, or from ``question_ids`` when given.
+        """
+        if question_ids is not None:
+            ids = [qid for qid in question_ids if qid in self.tree.questions]
+        else:
+            ids = [e.id for e in self.search_bank(None, "", level, tag, interview_only)]
         states = self._card_states(learner_id)
         self._start_timer(learner_id, "practice")
         return ReviewQueue(due_order(ids, states, self.now())[:limit])

@@ -129,9 +129,8 @@ class BankScreen(Screen[None]):
         self.query_one("#bank-table", DataTable).focus()
 
     def action_flashcards(self) -> None:
-        """Flashcards drawn from the current filter."""
-        level = self.query_one("#bank-level", Select).value
-        tag = self.query_one("#bank-tag", Select).value
-        scope = self.query_one("#bank-scope", Select).value
-        self.post_message(StartFlashcards(level if isinstance(level, str) else None,
-                                          tag if isinstance(tag, str) else None, scope != "all"))
+        """Flashcards drawn from the questions listed (search and filters applied)."""
+        if not self.entries:
+            self.notify("No question is listed: clear the search or filters first.", timeout=3)
+            return
+        self.post_message(StartFlashcards(tuple(e.id for e in self.entries), "Flashcards from the bank"))

@@ -24,9 +24,8 @@ class FlashcardsScreen(Screen[None]):
 
     Args:
         ctx: the service and learner.
-        level: only this level (all when None).
-        tag: only this topic (all when None).
-        interview_only: only the interview bank (the default), or every question.
+        question_ids: draw the cards from these questions (default: the interview bank).
+        title: what the sitting is called.
     """
 
     BINDINGS = [
@@ -37,11 +36,11 @@ class FlashcardsScreen(Screen[None]):
         Binding("3", "rate('easy')", "Easy"),
     ]
 
-    def __init__(self, ctx: Context, level: str | None = None, tag: str | None = None,
-                 interview_only: bool = True) -> None:
+    def __init__(self, ctx: Context, question_ids: tuple[str, ...] | None = None, title: str = "Flashcards") -> None:
         super().__init__(id="cards-screen")
         self.ctx = ctx
-        self.filters = (level, tag, interview_only)
+        self.question_ids = question_ids
+        self.title_text = title
         self.queue: ReviewQueue | None = None
         self.card: Card | None = None
         self.revealed = False
@@ -62,8 +61,7 @@ class FlashcardsScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        level, tag, _ = self.filters
-        self.sub_title = "Flashcards" + (f" · {level}" if level else "") + (f" · {tag}" if tag else "")
+        self.sub_title = self.title_text
         self.query_one("#card-answer").display = False
         self._rating_buttons(False)
         self.start()
@@ -76,9 +74,8 @@ class FlashcardsScreen(Screen[None]):
     @work(exclusive=True, group="cards")
     async def start(self) -> None:
         """Build the sitting: due cards first (shakiest first), then new ones."""
-        level, tag, interview_only = self.filters
-        self.queue = await asyncio.to_thread(self.ctx.service.flashcard_queue, self.ctx.learner_id, level, tag,
-                                             interview_only)
+        self.queue = await asyncio.to_thread(self.ctx.service.flashcard_queue, self.ctx.learner_id,
+                                             question_ids=self.question_ids)
         await self._show_current()
 
     async def _show_current(self) -> None:

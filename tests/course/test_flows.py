@@ -223,6 +223,12 @@ async def test_bank_search_and_free_text_practice_scored_on_key_points() -> None
         assert "✗ IP-based connectors cannot follow a changing IP" in text
         assert app.ctx is not None
         assert [a.mode for a in app.ctx.service.store.answers(app.ctx.learner_id)] == ["interview"]
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, BankScreen)
+        await pilot.press("f")  # flashcards from the current filter: the one question found
+        await settle(pilot)
+        assert isinstance(app.screen, FlashcardsScreen) and "1 left in this sitting" in screen_text(app)
 
 
 async def test_palette_finds_a_lesson_by_name() -> None:

@@ -399,3 +399,8 @@ def test_the_device_form_can_express_every_bundled_lab_config(tmp_path: Path) ->
                 assert back == config, lab_id
     finally:
         svc.close()
+
+
+def test_flashcards_can_be_drawn_from_a_list_of_questions(service: CourseService, learner: str) -> None:
+    assert service.flashcard_queue(learner, question_ids=["design-free", "nope", "ports-free"]).remaining == \
+        ["design-free", "ports-free"]
