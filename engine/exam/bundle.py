@@ -368,5 +368,8 @@ def find_bundle(bundle_id: str, bundle_hash: str | None = None, explicit: list[P
                 raise ExamError(f"the result names bundle {bundle_id[:12]} with hash {bundle_hash[:16]}…, but that "
                                 f"bundle's hash is {bundle.hash[:16]}…: the result was taken with an altered bundle")
             return bundle
+    if explicit:
+        given = ", ".join(f"{b.id[:12]}…" for b in candidates)
+        raise ExamError(f"the result was taken with bundle {bundle_id[:12]}…, not with the bundle given ({given})")
     raise ExamError(f"the result was taken with bundle {bundle_id[:12]}…, which this machine did not pack; "
                     "pass it with --bundle FILE")

@@ -90,9 +90,8 @@ def _display_order(question: Mapping[str, Any], rng: random.Random) -> tuple[int
     kind = question["kind"]
     size = len(question.get("options") or question.get("items") or question.get("rights") or []) \
         if kind in ("single", "multiple", "order", "match") else 0
-    order = list(range(size))
-    rng.shuffle(order)
-    return tuple(order)
+    keys = [rng.random() for _ in range(size)]
+    return tuple(sorted(range(size), key=keys.__getitem__))
 
 
 def plan_attempt(payload: Mapping[str, Any], seed: str) -> Plan:

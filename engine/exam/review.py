@@ -14,6 +14,7 @@ Reviews are kept next to the result (``<name>.review.json``) and in
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -172,7 +173,16 @@ def grade_result(result: SignedResult, bundle: Bundle, sealed: Mapping[str, Any]
         question = bundle.questions[item_id]
         key = keys[item_id]
         response = row.get("response")
-        verdict = _score(bundle.id, item_id, kind, key, response)
+        hits: tuple[tuple[str, bool], ...] = ()
+        if kind == "free" and isinstance(response, str):
+            points_made = [(k["point"], k["any_of"]) for k in key.get("key_points", [])]
+            try:
+                verdict, made = key_points_score(response, points_made)
+            except re.error:
+                verdict, made = AnswerScore(0.0, False, "the key's pattern is invalid"), [False] * len(points_made)
+            hits = tuple((point, hit) for (point, _), hit in zip(points_made, made, strict=True))
+        else:
+            verdict = _score(bundle.id, item_id, kind, key, response)
         earned = round(points * verdict.fraction, 4)
         overridden = False
         if item_id in latest and kind == "free":
@@ -181,11 +191,6 @@ def grade_result(result: SignedResult, bundle: Bundle, sealed: Mapping[str, Any]
         items.append(ItemScore(item_id, kind, section, question["level"], tuple(question.get("tags", [])), earned,
                                points, response is not None, earned >= points - 1e-9, verdict.detail, overridden))
         if with_details:
-            hits: tuple[tuple[str, bool], ...] = ()
-            if kind == "free" and isinstance(response, str):
-                points_made = [(k["point"], k["any_of"]) for k in key.get("key_points", [])]
-                _, made = key_points_score(response, points_made)
-                hits = tuple((point, hit) for (point, _), hit in zip(points_made, made, strict=True))
             details[item_id] = ItemDetail(question["prompt"], response, _shown(question, response), verdict.detail,
                                           str(key.get("model_answer", "")), hits)
     score = total(items, float(bundle.assessment["pass_percent"]))
