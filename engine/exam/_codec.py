@@ -68,6 +68,7 @@ def read_json_document(path: Path, what: str, max_bytes: int = 256 * 1024 * 1024
     Raises:
         ExamError: when the file is missing, too large, not UTF-8 or not JSON (e.g. truncated).
     """
+    a = "an" if what[:1].lower() in "aeiou" else "a"
     try:
         size = path.stat().st_size
     except FileNotFoundError:
@@ -75,15 +76,15 @@ def read_json_document(path: Path, what: str, max_bytes: int = 256 * 1024 * 1024
     except OSError as exc:
         raise ExamError(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
     if path.is_dir():
-        raise ExamError(f"{path}: is a folder, not a {what}")
+        raise ExamError(f"{path}: is a folder, not {a} {what}")
     if size > max_bytes:
-        raise ExamError(f"{path}: {size} bytes is too large for a {what}")
+        raise ExamError(f"{path}: {size} bytes is too large for {a} {what}")
     if size == 0:
-        raise ExamError(f"{path}: the file is empty; it is not a {what}")
+        raise ExamError(f"{path}: the file is empty; it is not {a} {what}")
     try:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError:
-        raise ExamError(f"{path}: not a {what} (the file is not UTF-8 text)") from None
+        raise ExamError(f"{path}: not {a} {what} (the file is not UTF-8 text)") from None
     except OSError as exc:
         raise ExamError(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
     try:
