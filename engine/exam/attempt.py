@@ -8,7 +8,8 @@ crash, a kill or a closed terminal loses nothing already answered: a torn last l
 when the attempt is opened again, and the attempt resumes.
 
 Time. The time used is counted from the ``start`` line. While relaylab runs it follows a
-monotonic clock; between runs it follows the boot-time clock when the machine has not restarted
+monotonic clock (a change of the wall clock is logged and changes nothing); between runs it
+follows the boot-time clock when the machine has not restarted
 (Linux ``CLOCK_BOOTTIME`` and boot id), so setting the wall clock back gains nothing. Across a
 restart only the wall clock is left: a wall clock that went backwards is logged as an anomaly
 (the time away is then unknown and counted as zero), and the assessor sees it in the result. When
@@ -391,6 +392,15 @@ class Attempt:
 
     def _log_raw(self, kind: str, elapsed: float, wall: float, mono: float, boot: str | None,
                  data: dict[str, Any]) -> dict[str, Any]:
+        last = self.journal.entries[-1] if self.journal.entries else None
+        if last is not None and kind not in ("clock", "resume") and boot is not None and boot == last.get("boot"):
+            drift = (wall - float(last["wall"])) - (mono - float(last["mono"]))
+            if abs(drift) > CLOCK_SLACK:  # the wall clock was changed while the exam was open
+                self._apply(self.journal.append({
+                    "kind": "clock", "wall": wall, "mono": mono, "boot": boot, "elapsed": round(elapsed, 3),
+                    "data": {"note": "the wall clock was changed during the exam; the time used follows the "
+                                     "monotonic clock", "wall_delta": round(wall - float(last["wall"]), 3),
+                             "boot_delta": round(mono - float(last["mono"]), 3)}}))
         entry = self.journal.append({"kind": kind, "wall": wall, "mono": mono, "boot": boot,
                                      "elapsed": round(elapsed, 3), "data": data})
         self._apply(entry)

@@ -153,6 +153,18 @@ def test_setting_the_clock_back_while_closed_gains_nothing(l2_bundle: Bundle) ->
         assert "boot clock was used" in again.anomalies[0]["data"]["note"]
 
 
+def test_a_clock_changed_during_the_exam_is_logged_and_changes_nothing(l2_bundle: Bundle) -> None:
+    clock = FakeClock()
+    with Attempt.open(l2_bundle, "Mary Keller", clock=clock) as attempt:
+        attempt.start()
+        clock.advance(100)
+        clock.w -= 7200  # set two hours back while the exam is open
+        attempt.answer(_first_question(attempt).id, "x")
+        assert attempt.elapsed() == pytest.approx(100)
+        assert [e["kind"] for e in attempt.anomalies] == ["clock"]
+        assert attempt.anomalies[0]["data"]["wall_delta"] == pytest.approx(-7100)
+
+
 def test_a_clock_set_back_across_a_restart_is_flagged_and_never_adds_time(l2_bundle: Bundle) -> None:
     clock = FakeClock()
     with Attempt.open(l2_bundle, "Frances Allen", clock=clock) as attempt:
