@@ -9,7 +9,6 @@ folder (WAL) from a writer thread, in batches, so the event loop never waits on 
 
 from __future__ import annotations
 
-import json
 import queue
 import sqlite3
 import threading
@@ -19,6 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
+
+import orjson
 
 from labs.records import (
     AuditEntry,
@@ -30,7 +31,6 @@ from labs.records import (
     TraceEntry,
     Transaction,
     record_from_json,
-    record_to_json,
 )
 from labs.tenant.mailstore import SCHEMA as MESSAGES_SCHEMA
 
@@ -305,7 +305,7 @@ class CaptureStore:
             if kind == "message":
                 messages.append(item)
                 continue
-            body = json.dumps(record_to_json(item), separators=(",", ":"))
+            body = orjson.dumps(item, default=str).decode()
             if kind == "session":
                 sessions.append((item.id, item.run_id, item.started, item.endpoint, body))
             elif kind == "trace":
@@ -353,7 +353,7 @@ class CaptureReader:
             rows = db.execute(sql, args).fetchall()
         finally:
             db.close()
-        return [json.loads(r[0]) for r in rows]
+        return [orjson.loads(r[0]) for r in rows]
 
     def sessions(self, run_id: str | None = None, *, limit: int | None = None) -> list[SessionRecord]:
         """Return session records, oldest first (of one run, or all)."""
