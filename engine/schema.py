@@ -7,9 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
 
 from engine.models.assessment import Assessment
 from engine.models.course import Course, Coverage, Glossary
+from engine.models.fielddocs import field_docs
 from engine.models.lab import Lab
 from engine.models.lesson import Lesson
 from engine.models.question import QuestionSet
@@ -30,10 +33,28 @@ FORMATS: dict[str, type[BaseModel]] = {
 """Format name → model; the schema file of a format is ``<name>.json``."""
 
 
+class _DocumentedSchema(GenerateJsonSchema):
+    """JSON Schema generator that describes each property with its field's attribute docstring."""
+
+    def model_schema(self, schema: core_schema.ModelSchema) -> JsonSchemaValue:
+        json_schema = super().model_schema(schema)
+        cls = schema["cls"]
+        properties = json_schema.get("properties", {})
+        for name, doc in field_docs(cls).items():
+            info = cls.model_fields.get(name)
+            if info is None:
+                continue
+            key = (info.validation_alias if isinstance(info.validation_alias, str) else None) or info.alias or name
+            prop = properties.get(key)
+            if isinstance(prop, dict) and "description" not in prop:
+                prop["description"] = doc
+        return json_schema
+
+
 def schema_for(name: str) -> dict[str, Any]:
     """Return the JSON Schema of the format ``name``."""
     model = FORMATS[name]
-    schema = model.model_json_schema(by_alias=True, mode="validation")
+    schema = model.model_json_schema(by_alias=True, mode="validation", schema_generator=_DocumentedSchema)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema.setdefault("title", model.__name__)
     return schema

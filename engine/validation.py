@@ -15,6 +15,7 @@ from typing import Any, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from engine.models.fielddocs import field_doc
 from engine.problems import Problems, did_you_mean
 from engine.yamlsrc import YamlDoc
 
@@ -179,7 +180,7 @@ def _report(model: type[BaseModel], doc: YamlDoc, value: Any, base: tuple[str | 
         parent_model = _model_for(model, value, path[:-1])
         hint = ""
         if parent_model is not None and str(key) in parent_model.model_fields:
-            desc = parent_model.model_fields[str(key)].description
+            desc = parent_model.model_fields[str(key)].description or field_doc(parent_model, str(key))
             if desc:
                 hint = f" ({desc.splitlines()[0].rstrip('.')})"
         mark = doc.locate(base + path[:-1], prefer_key=True)

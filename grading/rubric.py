@@ -33,7 +33,7 @@ CheckId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", min_
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True, validate_default=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
 
 class _Check(_Model):
@@ -52,7 +52,7 @@ class _Check(_Model):
     requires: list[CheckId] = Field(default_factory=list)
     """Checks that must pass first; when one fails, this check is skipped."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True,
+    model_config = ConfigDict(frozen=True, extra="forbid",
                               validate_default=True, populate_by_name=True)
 
 

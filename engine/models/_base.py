@@ -15,7 +15,6 @@ class ContentModel(BaseModel):
     model_config = ConfigDict(
         frozen=True,
         extra="forbid",
-        use_attribute_docstrings=True,
         str_strip_whitespace=False,
         validate_default=True,
     )

@@ -12,7 +12,7 @@ __all__ = ["DeviceConfig", "OAuthSettings"]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True, validate_default=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
 
 def _host(value: str) -> str:

@@ -45,7 +45,7 @@ def test_tiny_course_loads_with_every_question_kind(course: Path) -> None:
         # an unknown key, with a suggestion
         ("lessons/ports.yaml", "title: Ports", "titel: Ports", "lessons/ports.yaml:3:1: unknown key 'titel'. Did you mean 'title'?"),
         # a missing required key points at the mapping that lacks it
-        ("lessons/ports.yaml", "summary: Which port each method uses.\n", "", "lessons/ports.yaml:1:1: missing required key 'summary'"),
+        ("lessons/ports.yaml", "summary: Which port each method uses.\n", "", "lessons/ports.yaml:1:1: missing required key 'summary' (One sentence shown in the course map)"),
         # a wrong type names what was expected and what was found
         ("lessons/ports.yaml", "minutes: 10\n" if False else "level: L1", "level: L4", "lessons/ports.yaml:2:8: expected one of 'L1', 'L2' or 'L3'; got 'L4'"),
         ("lessons/ports.yaml", "objectives:\n  - Name the port of each method.", "objectives: 5",
