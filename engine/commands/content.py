@@ -136,9 +136,9 @@ def outline_data(tree: CourseTree) -> dict[str, Any]:
 
 
 def cmd_outline(args: argparse.Namespace) -> int:
-    from engine.loader import load_course
+    from engine.coursecache import load_course_cached
 
-    tree = load_course(course_root(args.course))
+    tree = load_course_cached(course_root(args.course))
     data = outline_data(tree)
     if getattr(args, "json", False):
         emit_json(data)

@@ -28,16 +28,17 @@ def register(sub: Any) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from engine.coursecache import load_course_cached
     from engine.errors import ContentError
     from engine.exam.attempt import exams_home
     from engine.exam.export import collect, to_csv, to_junit, to_xapi
-    from engine.loader import CourseTree, load_course
+    from engine.loader import CourseTree
     from engine.paths import store_path
     from engine.store import Store
 
     tree: CourseTree | None
     try:
-        tree = load_course(course_root(args.course))
+        tree = load_course_cached(course_root(args.course))
     except ContentError:
         tree = None
     with Store(store_path()) as store:

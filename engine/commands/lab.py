@@ -68,9 +68,9 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _tree(args: argparse.Namespace) -> CourseTree:
-    from engine.loader import load_course
-    
-    return load_course(course_root(args.course))
+    from engine.coursecache import load_course_cached
+
+    return load_course_cached(course_root(args.course))
 
 
 def _learner(store: Store, name: str | None) -> str:

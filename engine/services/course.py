@@ -17,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from engine.coursecache import load_course_cached
 from engine.errors import UsageError
 from engine.flashcards import (
     RATINGS,
@@ -723,60 +724,6 @@ class CourseService:
     def lab_seconds(self, learner_id: str, seconds: float) -> None:
         """Add time spent in a lab."""
         self._add_seconds(learner_id, "labs", min(seconds, 4 * MAX_INTERVAL))
-
-
-def _course_fingerprint(root: Path) -> str:
-    """A digest of every file's path, size and modification time under ``root``, and of this build."""
-    import hashlib
-    import sys
-
-    from engine import __version__
-
-    digest = hashlib.sha256(f"{__version__}|{sys.version}|{root.resolve()}".encode())
-    for path in sorted(root.rglob("*")):
-        if path.is_file():
-            st = path.stat()
-            digest.update(f"{path.relative_to(root)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
-    digest.update(Path(__file__).resolve().parent.joinpath("loader.py").read_bytes())
-    return digest.hexdigest()[:32]
-
-
-def load_course_cached(root: Path) -> CourseTree:
-    """Load a course, reusing the copy validated last time when no file of it changed.
-
-    Validating the bundled course (schema, cross-references, every template and link) takes over a
-    second; the cached tree loads in tens of milliseconds. The cache lives in the user's data folder
-    (``cache/``); any problem reading it falls back to a full load, which also refreshes it.
-    """
-    import hashlib
-    import pickle
-
-    from engine.paths import data_home
-
-    try:
-        key = _course_fingerprint(root)
-        place = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]
-        cache = data_home() / "cache" / f"course-{place}-{key}.pickle"
-    except OSError:
-        return load_course(root)
-    if cache.is_file():
-        try:
-            tree = pickle.loads(cache.read_bytes())
-            if isinstance(tree, CourseTree):
-                return tree
-        except Exception:  # a stale or damaged cache is rebuilt, never fatal
-            pass
-    tree = load_course(root)
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        for old in cache.parent.glob(f"course-{place}-*.pickle"):
-            old.unlink(missing_ok=True)
-        tmp = cache.with_suffix(".tmp")
-        tmp.write_bytes(pickle.dumps(tree, protocol=pickle.HIGHEST_PROTOCOL))
-        tmp.replace(cache)
-    except OSError:
-        pass
-    return tree
 
 
 def _pct(score: float, max_score: float) -> float:

@@ -32,6 +32,22 @@ def screen_text(app: RelaylabApp) -> str:
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
+async def wait_for_text(pilot: Pilot[Any], *needles: str, rounds: int = 50) -> str:
+    """Settle, then let the screen repaint until every needle shows (or give up and return the screen).
+
+    A busy machine can leave the first paint after a screen change half done when the workers are;
+    the caller still asserts on what is returned, so a missing text fails the test as before.
+    """
+    text = ""
+    for _ in range(rounds):
+        await settle(pilot)
+        text = screen_text(pilot.app)  # type: ignore[arg-type]
+        if all(needle in text for needle in needles):
+            break
+        await pilot.pause(0.05)
+    return text
+
+
 def freeze_cursors(app: RelaylabApp) -> None:
     """Stop the text cursors blinking (snapshots must not depend on the moment)."""
     for widget in app.screen.query("Input, TextArea"):

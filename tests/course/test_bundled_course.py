@@ -16,7 +16,7 @@ from course.widgets.config_form import ConfigForm
 from course.widgets.question_card import OrderList, QuestionCard
 from engine.models.question import Matching, MultipleChoice, Ordering, ShortAnswer, SingleChoice
 from engine.services import CourseService
-from tests.course.helpers import SIZE, screen_text, settle
+from tests.course.helpers import SIZE, screen_text, settle, wait_for_text
 
 
 async def _answer_right(pilot: Pilot[Any], service: CourseService, card: QuestionCard) -> None:
@@ -97,9 +97,8 @@ async def test_new_trainee_reads_passes_and_completes_a_lab_on_the_bundled_cours
 
     again = RelaylabApp(learner=None)
     async with again.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        text = screen_text(again)
         first = service.tree.lessons[service.tree.lesson_order()[0]].title
+        text = await wait_for_text(pilot, f"✓ {first[:20]}", f"✓ Knowledge check: {first[:10]}")
         assert f"✓ {first[:20]}" in text and f"✓ Knowledge check: {first[:10]}" in text
         assert again.ctx is not None
         assert any(a.passed for a in again.ctx.service.store.lab_attempts(again.ctx.learner_id, lab_id))

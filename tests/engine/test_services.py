@@ -235,10 +235,30 @@ def test_plain_text_strips_markdown() -> None:
     assert plain_text("x" * 20, 10) == "xxxxxxxxx…"
 
 
-def test_cached_course_loads_the_same_tree(tmp_path: Path) -> None:
-    first = load_course_cached(fixture_course())
-    second = load_course_cached(fixture_course())
+def test_cached_course_loads_the_same_tree_without_validating_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    import engine.coursecache
+
+    root = tmp_path / "course"
+    shutil.copytree(fixture_course(), root)
+    first = load_course_cached(root)
+    assert engine.coursecache.cache_file(root).is_file()
+
+    def no_full_load(_root: Path) -> None:
+        raise AssertionError("the cached tree was not used")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(engine.coursecache, "load_course", no_full_load)
+        second = load_course_cached(root)
     assert second.lessons == first.lessons and second.questions.keys() == first.questions.keys()
+    # an edited file is read again
+    lesson = next((root / "lessons").glob("*.yaml"))
+    lesson.write_text(lesson.read_text() + "\n")
+    assert not engine.coursecache.cache_file(root).is_file()
+    third = load_course_cached(root)
+    assert third.lessons.keys() == first.lessons.keys()
 
 
 def test_device_form_follows_the_device_capabilities(service: CourseService, learner: str) -> None:
