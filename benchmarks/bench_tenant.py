@@ -263,6 +263,12 @@ def _submission(home: Path, quick: bool) -> None:
             with urllib.request.urlopen(info["endpoints"]["oauth"]["token_url"], data=form, timeout=10) as response:
                 response.read()
         print(f"Token issuance: {n / (time.perf_counter() - started):.0f} requests/s (one client, sequential)")
+        print(f"Tenant RSS after the submission run: {_rss_mb(proc.pid):.0f} MB (peak {_peak_rss_mb(proc.pid):.0f} MB)")
+    finally:
+        _stop(proc)
+    # held-open sessions on a tenant of their own, so the figure is not the load run's high-water mark
+    proc, info, _ = _start_tenant(home)
+    try:
         _held_open(info, proc.pid)
     finally:
         _stop(proc)
