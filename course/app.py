@@ -137,6 +137,10 @@ class RelaylabApp(App[None]):
             self.notify(exc.message, severity="error")
             self._ask_learner([item.name for item in await asyncio.to_thread(service.learners)])
             return
+        if self.is_screen_installed("bank"):  # it lists the previous learner's answers
+            old = self.get_screen("bank")
+            self.uninstall_screen("bank")
+            await old.remove()
         self.ctx = Context(service, learner)
         theme = await asyncio.to_thread(service.preference, learner.id, "theme")
         if theme in self.available_themes:
@@ -228,7 +232,9 @@ class RelaylabApp(App[None]):
         if section == "bank":
             from course.screens.bank import BankScreen
 
-            self.push_screen(BankScreen(self.ctx))
+            if not self.is_screen_installed("bank"):  # kept between visits: filters stay, reopening is quick
+                self.install_screen(BankScreen(self.ctx), name="bank")
+            self.push_screen("bank")
         elif section == "cards":
             from course.screens.flashcards import FlashcardsScreen
 

@@ -63,6 +63,13 @@ class BankScreen(Screen[None]):
         self.search()
         table.focus()
 
+    def on_screen_suspend(self) -> None:
+        self._searched = None  # answers may change elsewhere: list again when shown again
+
+    def on_screen_resume(self) -> None:
+        if self._searched is None:
+            self.search()
+
     @on(Input.Changed, "#bank-search")
     @on(Select.Changed)
     def filters_changed(self) -> None:
@@ -85,10 +92,14 @@ class BankScreen(Screen[None]):
             self.ctx.service.search_bank, self.ctx.learner_id, text,
             level if isinstance(level, str) else None, tag if isinstance(tag, str) else None, scope != "all")
         table = self.query_one("#bank-table", DataTable)
+        current = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value if table.row_count else None
         table.clear()
         for entry in self.entries:
             done = Text("✓", style="green") if entry.right else Text(f"{entry.answered}×" if entry.answered else "")
             table.add_row(entry.level, KINDS[entry.kind], entry.title, done, key=entry.id)
+        ids = [entry.id for entry in self.entries]
+        if current in ids:  # listed again (back from practice): stay on the same question
+            table.move_cursor(row=ids.index(current), animate=False)
         count = len(self.entries)
         self.query_one("#bank-count", Static).update(
             f"{count} question{'s' if count != 1 else ''} · Enter practise · f flashcards from this list")

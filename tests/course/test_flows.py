@@ -3,7 +3,7 @@ flashcards, the question bank, links, the palette, themes, help, and a restart."
 
 from __future__ import annotations
 
-from textual.widgets import Markdown, OptionList, RadioSet, Select, SelectionList, TextArea
+from textual.widgets import DataTable, Input, Markdown, OptionList, RadioSet, Select, SelectionList, TextArea
 
 from course.app import RelaylabApp
 from course.dialogs.glossary import GlossaryDialog
@@ -229,6 +229,44 @@ async def test_bank_search_and_free_text_practice_scored_on_key_points() -> None
         await pilot.press("f")  # flashcards from the current filter: the one question found
         await settle(pilot)
         assert isinstance(app.screen, FlashcardsScreen) and "1 left in this sitting" in screen_text(app)
+
+
+async def test_bank_kept_between_visits_lists_fresh_marks_and_forgets_on_learner_switch() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        bank = app.screen
+        assert isinstance(bank, BankScreen) and "3 questions" in screen_text(app)
+        await pilot.press("down", "enter")  # practise the second question (single choice)
+        await settle(pilot)
+        assert isinstance(app.screen, CheckScreen)
+        await pilot.press("space", "ctrl+s")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is bank
+        table = bank.query_one("#bank-table", DataTable)
+        assert table.cursor_row == 1  # still on the question just practised
+        assert "1×" in str(table.get_row_at(1)[3]) or "✓" in str(table.get_row_at(1)[3])
+        await pilot.press("slash", *"certif", "escape")
+        await settle(pilot)
+        assert isinstance(app.screen, CourseMapScreen)
+        await pilot.press("b")  # the bank again: the same screen, filter kept
+        await settle(pilot)
+        assert app.screen is bank and bank.query_one("#bank-search", Input).value == "certif"
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        await pilot.press("tab", *"Grace", "enter")
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        assert isinstance(app.screen, BankScreen) and app.screen is not bank
+        rows = app.screen.query_one("#bank-table", DataTable)
+        assert all(str(rows.get_row_at(i)[3]) == "" for i in range(rows.row_count))  # Grace answered nothing
 
 
 async def test_palette_finds_a_lesson_by_name() -> None:
