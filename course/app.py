@@ -52,6 +52,7 @@ class RelaylabApp(App[None]):
     COMMANDS = App.COMMANDS | {CoursePalette}
     BINDINGS = [
         Binding("f1", "section('help')", "Help", priority=True),
+        Binding("question_mark", "section('help')", "Help", show=False),  # where no text box takes the key
         Binding("ctrl+t", "cycle_theme", "Theme"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]

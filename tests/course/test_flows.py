@@ -290,6 +290,11 @@ async def test_help_mentions_the_plain_paths_and_themes_cycle() -> None:
         help_text = app.screen.query_one(Markdown).source
         assert "relaylab quiz" in help_text and "relaylab lab check" in help_text
         await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("question_mark")  # the other usual key for help
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
         themes = []
         for _ in range(3):
             await pilot.press("ctrl+t")
