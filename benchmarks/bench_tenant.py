@@ -25,8 +25,9 @@ from typing import Any
 from engine.paths import bundled_content
 
 SINK = r"""
-import asyncio, os, ssl, sys, warnings
+import asyncio, logging, os, ssl, sys, warnings
 warnings.simplefilter("ignore")
+logging.getLogger("mail.log").setLevel(logging.ERROR)  # aiosmtpd logs a deprecation on every AUTH
 from aiosmtpd.smtp import SMTP, AuthResult
 mode = sys.argv[1]
 class Handler:
