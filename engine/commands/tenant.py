@@ -197,12 +197,12 @@ def _print_ready(info: dict[str, Any], scenario: Any) -> None:
                   f"[dim](tenant id {scenario.tenant_id})[/]")
     table = Table(title="Endpoints", title_justify="left")
     for col in ("endpoint", "real host", "port", "listens on"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")  # host names and URLs are copied: wrap them, never cut them
     for name, ep in info["endpoints"].items():
         if name == "oauth":
             table.add_row("oauth", "login.microsoftonline.com", "443", ep["token_url"])
         else:
-            table.add_row(name, ", ".join(ep["hosts"]), str(ep["port"]), ep["listen"])
+            table.add_row(name, "\n".join(ep["hosts"]), str(ep["port"]), ep["listen"])
     console.print(table)
     sites = Table(title="Sites (bind the source address to send from a site)", title_justify="left")
     for col in ("site", "public IP", "source address"):

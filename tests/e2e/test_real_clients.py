@@ -221,3 +221,49 @@ def test_sigterm_stops_cleanly_and_keeps_the_capture(tenant: Running) -> None:
     assert stop(tenant) == 0
     rows = json.loads(tenant.relaylab("tenant", "trace", "--json").stdout)
     assert rows and rows[0]["subject"] == "before stop"
+
+
+@needs_swaks
+@needs_curl
+def test_the_printed_commands_work_as_pasted(tmp_path: Path) -> None:
+    """``tenant up`` without --json prints ready-to-paste commands: run them verbatim in a shell."""
+    home = tmp_path / "home"
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "relaylab").write_text(f"#!/bin/sh\nexec {sys.executable} -m engine.cli \"$@\"\n")
+    (bindir / "relaylab").chmod(0o755)
+    env = {**os.environ, "RELAYLAB_HOME": str(home), "COLUMNS": "200", "PATH": f"{bindir}:{os.environ['PATH']}"}
+    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "tenant", "up", "--port-base", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    assert proc.stdout is not None
+    try:
+        printed: list[str] = []
+        for line in proc.stdout:
+            printed.append(line.rstrip("\n"))
+            if line.startswith("Press Ctrl+C"):
+                break
+        commands = [line for line in printed if line.startswith(("swaks ", "printf ", "curl "))]
+        assert len(commands) >= 4, printed
+
+        def paste(command: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(["bash", "-c", command], capture_output=True, text=True, env=env, timeout=90,
+                                  cwd=tmp_path)
+
+        internal, external, relay = (paste(c) for c in commands[:3])
+        assert "250 2.6.0" in internal.stdout and "Queued mail for delivery" in internal.stdout
+        assert "<** 550 5.7.64 TenantAttribution; Relay Access Denied [" in external.stdout
+        assert "<~  250 2.6.0" in relay.stdout  # the connector relays externally over TLS
+        submissions = [paste(c) for c in commands[3:]]
+        assert all(r.returncode == 0 for r in submissions), [r.stderr for r in submissions]
+        trace = subprocess.run([sys.executable, "-m", "engine.cli", "tenant", "trace", "--json"],
+                               capture_output=True, text=True, env=env, timeout=60)
+        rows = json.loads(trace.stdout)
+        assert {r["recipient_address"] for r in rows} >= {"adele.vance@contoso.com", "someone@fabrikam.com"}
+        sent = sum(c.count("curl ") for c in commands[3:])
+        assert sent >= 2 and len(rows) == 2 + sent  # Direct Send, connector relay, one per submission
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
