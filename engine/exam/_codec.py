@@ -5,6 +5,12 @@ allow_nan=False).encode("utf-8")``: keys sorted, no insignificant whitespace, UT
 infinity. Every signature and digest in bundles, results, reviews and credentials is computed
 over these bytes, so a file may be re-indented or re-ordered without breaking its signature,
 while any change of a value does break it.
+
+Files are parsed with orjson where it gives exactly what :func:`json.loads` gives, and the
+canonical bytes of data parsed that way are encoded with orjson where they are provably the
+same bytes (see :func:`load_json_document` and :func:`canonical_plain`); anything else goes
+through the :mod:`json` module, so results, messages and signatures never depend on which
+library did the work.
 """
 
 from __future__ import annotations
@@ -12,12 +18,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
+import sys
 from pathlib import Path
+from types import FrameType
 from typing import Any
+
+import orjson
 
 from engine.errors import ExamError
 
-__all__ = ["b64d", "b64e", "canonical", "digest", "read_json_document", "write_private"]
+__all__ = ["b64d", "b64e", "canonical", "canonical_plain", "digest", "load_json_document", "read_json_document",
+           "write_private"]
 
 
 def canonical(obj: Any) -> bytes:
@@ -31,6 +43,37 @@ def canonical(obj: Any) -> bytes:
                           allow_nan=False).encode("utf-8")
     except (TypeError, ValueError) as exc:
         raise ExamError(f"cannot encode exam data as JSON: {exc}") from None
+
+
+def canonical_plain(obj: Any) -> bytes:
+    """Return :func:`canonical` of data that :func:`load_json_document` parsed with orjson (``plain``).
+
+    Such data holds dicts, lists, strings, booleans, None, integers of 64 bits at most and
+    finite floats only. For those, orjson with sorted keys writes the same bytes as
+    :func:`canonical` (same escapes, same key order, same numbers) except for floats from 1e-9
+    to 1e-4, which Python writes ``1e-05`` or ``1e-09`` and orjson ``0.00001`` or ``1e-9``: when
+    the output may hold one of those, it is encoded again by :func:`canonical`.
+    """
+    try:
+        encoded = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+    except (TypeError, orjson.JSONEncodeError):
+        return canonical(obj)
+    return canonical(obj) if _may_hold_small_float(encoded) else encoded
+
+
+def _may_hold_small_float(encoded: bytes) -> bool:
+    """Whether orjson's output may hold a float it writes unlike :func:`repr` (1e-9 <= |x| < 1e-4).
+
+    Strings that look like such a number give a false alarm (the data is then encoded again),
+    never a missed number.
+    """
+    # 1e-05 is 0.00001 to orjson; 1e-06 .. 1e-09 are 1e-6 .. 1e-9 (a one-digit negative exponent).
+    return b"0.0000" in encoded or _SHORT_EXPONENT.search(encoded) is not None \
+        or _SHORT_EXPONENT_AT_END.search(encoded[-4:]) is not None
+
+
+_SHORT_EXPONENT = re.compile(rb"e-[0-9][,\]}]")
+_SHORT_EXPONENT_AT_END = re.compile(rb"e-[0-9]\Z")
 
 
 def digest(obj: Any) -> str:
@@ -68,6 +111,20 @@ def read_json_document(path: Path, what: str, max_bytes: int = 256 * 1024 * 1024
     Raises:
         ExamError: when the file is missing, too large, not UTF-8 or not JSON (e.g. truncated).
     """
+    return load_json_document(path, what, max_bytes)[0]
+
+
+def load_json_document(path: Path, what: str, max_bytes: int = 256 * 1024 * 1024) -> tuple[Any, bool]:
+    """Read a JSON file as :func:`read_json_document` does, and say whether the data is plain.
+
+    Returns:
+        The data (always what :func:`json.loads` makes of the file) and whether orjson parsed it:
+        then it holds no NaN, infinity or integer wider than 64 bits, and its canonical bytes may
+        come from :func:`canonical_plain`.
+
+    Raises:
+        ExamError: when the file is missing, too large, not UTF-8 or not JSON (e.g. truncated).
+    """
     a = "an" if what[:1].lower() in "aeiou" else "a"
     try:
         size = path.stat().st_size
@@ -82,19 +139,79 @@ def read_json_document(path: Path, what: str, max_bytes: int = 256 * 1024 * 1024
     if size == 0:
         raise ExamError(f"{path}: the file is empty; it is not {a} {what}")
     try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        raise ExamError(f"{path}: not {a} {what} (the file is not UTF-8 text)") from None
+        raw = path.read_bytes()
     except OSError as exc:
         raise ExamError(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
+    shape = raw.translate(_SHAPE)
+    if not _may_hold_wide_integer(shape):
+        try:
+            # orjson refuses what json.loads refuses, and more (NaN, infinity, lone surrogates,
+            # bytes that are not UTF-8, nesting beyond 1,024): those files take the path below.
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            if _nesting_json_reads(shape, data):
+                return data, True
     try:
-        return json.loads(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ExamError(f"{path}: not {a} {what} (the file is not UTF-8 text)") from None
+    try:
+        return json.loads(text), False
     except json.JSONDecodeError as exc:
         near_end = exc.pos >= len(text.rstrip()) - 1
         reason = "it ends too early (truncated?)" if near_end else f"invalid JSON at line {exc.lineno}, column {exc.colno}"
         raise ExamError(f"{path}: not a readable {what}: {reason}") from None
     except RecursionError:
         raise ExamError(f"{path}: not a readable {what}: nested too deeply") from None
+
+
+# Digits become "0", what may come just before a number ("," ":" and blanks) ":", and "[" "{" "[".
+_SHAPE = bytes(0x30 if 0x30 <= b <= 0x39 else 0x3A if b in b",: \t\n\r" else 0x5B if b in b"[{" else b
+               for b in range(256))
+_WIDE = b"0" * 19
+
+
+def _may_hold_wide_integer(shape: bytes) -> bool:
+    """Whether a JSON text (translated by ``_SHAPE``) may hold an integer of 19 digits or more.
+
+    orjson reads integers beyond 64 bits as floats where json.loads keeps them exact; such a
+    text is left to json.loads. Digits inside strings may give a false alarm (the text is then
+    parsed by json.loads), never a missed number.
+    """
+    return shape.startswith((_WIDE, b"-" + _WIDE)) or any(
+        before + _WIDE in shape for before in (b":", b":-", b"[", b"[-"))
+
+
+def _nesting_json_reads(shape: bytes, data: Any) -> bool:
+    """Whether json.loads, called from here, surely reads data nested as deeply as ``data``.
+
+    json.loads gives up (RecursionError) at a depth that depends on the recursion limit and on
+    how deep the calling code already is; orjson reads 1,024 levels wherever it is called. The
+    number of ``[`` and ``{`` in the text bounds the depth; only when that bound is not enough is
+    the depth itself measured.
+    """
+    frame: FrameType | None = sys._getframe()
+    depth = 0
+    while frame is not None:
+        depth += 1
+        frame = frame.f_back
+    budget = sys.getrecursionlimit() - depth - 50
+    return shape.count(b"[") < budget or _depth(data) < budget
+
+
+def _depth(data: Any) -> int:
+    deepest = 0
+    pending = [(data, 1)]
+    while pending:
+        value, level = pending.pop()
+        if isinstance(value, dict):
+            value = list(value.values())
+        if isinstance(value, list):
+            deepest = max(deepest, level)
+            pending += [(v, level + 1) for v in value if isinstance(v, dict | list)]
+    return deepest
 
 
 def write_private(path: Path, data: bytes) -> None:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import ExamError, UsageError
-from engine.exam._codec import read_json_document
+from engine.exam._codec import load_json_document
 from engine.exam.bundle import Bundle, find_bundle
 from engine.exam.keys import AssessorKeys, keys_for
 from engine.exam.plan import normalise_candidate
@@ -234,10 +234,10 @@ def _grade_result(result: SignedResult, bundle_files: Sequence[Path], reviews: d
 def _grade_file(path: Path, bundle_files: Sequence[Path], reviews: dict[str, Review]) -> tuple[str, Any]:
     """Grade one file: ("result", content hash, Entry), ("review", data) or ("refused", Refused)."""
     try:
-        data = read_json_document(path, "exam result")
+        data, plain = load_json_document(path, "exam result")
         if isinstance(data, dict) and isinstance(data.get("review"), dict):
             return "review", data
-        signed = result_from_json(data, str(path))
+        signed = result_from_json(data, str(path), plain=plain)
         del data
         result = SignedResult(signed.payload, signed.signature, path, signed.digest)
         entry = _grade_result(result, bundle_files, reviews)
@@ -315,7 +315,8 @@ def build_report(files: Sequence[Path], bundle_files: Sequence[Path] = (), *, wo
 
 
 def _full(path: Path) -> dict[str, Any]:
-    signed = result_from_json(read_json_document(path, "exam result"), str(path))
+    data, plain = load_json_document(path, "exam result")
+    signed = result_from_json(data, str(path), plain=plain)
     return {"payload": signed.payload, "signature": signed.signature, "path": path, "known_digest": signed.digest}
 
 

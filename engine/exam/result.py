@@ -29,7 +29,7 @@ from cryptography.exceptions import InvalidSignature
 
 from engine import __version__
 from engine.errors import ExamError
-from engine.exam._codec import b64d, b64e, canonical, digest, read_json_document
+from engine.exam._codec import b64d, b64e, canonical, canonical_plain, digest, load_json_document
 from engine.exam.bundle import Bundle
 from engine.exam.crypto import (
     choice_hash,
@@ -197,8 +197,14 @@ _REQUIRED: dict[str, type | tuple[type, ...]] = {"candidate": str, "attempt": in
              "started": str, "finished": str, "elapsed_seconds": (int, float), "items": list, "labs": dict}
 
 
-def result_from_json(data: Any, shown: str = "result") -> SignedResult:
+def result_from_json(data: Any, shown: str = "result", *, plain: bool = False) -> SignedResult:
     """Check a result document's shape and signature.
+
+    Args:
+        data: the document.
+        shown: how messages name it.
+        plain: the document is plain data from :func:`engine.exam._codec.load_json_document`
+            (its canonical bytes are then encoded by the faster :func:`~engine.exam._codec.canonical_plain`).
 
     Raises:
         ExamError: when it is not a result, or was altered after it was signed.
@@ -214,7 +220,7 @@ def result_from_json(data: Any, shown: str = "result") -> SignedResult:
         if not isinstance(payload.get(key), kind) or isinstance(payload.get(key), bool):
             raise ExamError(f"{shown}: the result is damaged ({key!r} is missing or has the wrong type)")
     public = load_signing_public(payload["attempt_key"], f"{shown}: the attempt key")
-    signed = canonical(payload)
+    signed = canonical_plain(payload) if plain else canonical(payload)
     try:
         public.verify(b64d(data.get("signature"), f"{shown}: the signature"), signed)
     except (InvalidSignature, ExamError):
@@ -228,7 +234,8 @@ def result_from_json(data: Any, shown: str = "result") -> SignedResult:
 
 def load_result(path: Path) -> SignedResult:
     """Read a result file and check its signature (see :func:`result_from_json`)."""
-    result = result_from_json(read_json_document(path, "exam result"), str(path))
+    data, plain = load_json_document(path, "exam result")
+    result = result_from_json(data, str(path), plain=plain)
     return SignedResult(result.payload, result.signature, path, result.digest)
 
 
