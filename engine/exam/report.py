@@ -208,6 +208,10 @@ def _open_bundle(bundle_id: str, bundle_hash: str, bundle_files: Sequence[Path])
     return found
 
 
+_SHOWN_KINDS = frozenset({"free", "lab"})
+"""The items whose details a report shows: written answers and labs."""
+
+
 def _entry(graded: GradedResult, overrides: int) -> Entry:
     labs = {k: d.lab for k, d in graded.details.items() if d.lab is not None}
     written = {i.item: graded.details[i.item].shown for i in graded.score.items
@@ -227,7 +231,7 @@ def _grade_result(result: SignedResult, bundle_files: Sequence[Path], reviews: d
         raise ExamError(check.problems[0])
     review = find_review(result, keys, reviews)
     graded = grade_result(result, bundle, sealed, review.overrides if review else (), check=check,
-                          reviewed=review is not None)
+                          with_details=_SHOWN_KINDS, reviewed=review is not None)
     return _entry(graded, len(review.overrides) if review else -1)
 
 

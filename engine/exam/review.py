@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,9 +126,13 @@ def _score(bundle_id: str, item_id: str, kind: str, key: Mapping[str, Any], resp
     return found
 
 
+_ITEMS: dict[tuple[str, str, str, Any, Any, str], ItemScore] = {}
+"""(bundle, item, kind, section, points, answer) → the item's score, for answers scored like short ones."""
+
+
 def grade_result(result: SignedResult, bundle: Bundle, sealed: Mapping[str, Any],
                  overrides: Sequence[Override] = (), *, check: ResultCheck | None = None,
-                 with_details: bool = True, reviewed: bool | None = None) -> GradedResult:
+                 with_details: bool | Collection[str] = True, reviewed: bool | None = None) -> GradedResult:
     """Score every item of a checked result.
 
     Args:
@@ -137,7 +141,8 @@ def grade_result(result: SignedResult, bundle: Bundle, sealed: Mapping[str, Any]
         sealed: the bundle's sealed part, in the clear.
         overrides: the assessor's free-text scores (the last one per item applies).
         check: the result check already made (made here otherwise).
-        with_details: keep prompts, answers and key points for display.
+        with_details: keep prompts, answers and key points for display: of every item (True), of
+            none (False), or of the items of these kinds (e.g. ``{"free", "lab"}``).
         reviewed: whether an assessor has reviewed it (default: when there are overrides).
 
     Raises:
@@ -146,7 +151,11 @@ def grade_result(result: SignedResult, bundle: Bundle, sealed: Mapping[str, Any]
     check = check or check_result(result, bundle)
     if not check.ok:
         raise ExamError(f"{result.path or 'result'}: not graded: {check.problems[0]}")
+    every = with_details is True
+    kinds = frozenset() if isinstance(with_details, bool) else frozenset(with_details)
     keys = sealed["questions"]
+    questions = bundle.questions
+    bundle_id, bundle_hash = bundle.id, bundle.hash
     latest = {o.item: o for o in overrides}
     items: list[ItemScore] = []
     details: dict[str, ItemDetail] = {}
@@ -167,12 +176,27 @@ def grade_result(result: SignedResult, bundle: Bundle, sealed: Mapping[str, Any]
                                    points, final is not None, passed and earned >= points - 1e-9,
                                    lab_result.reason if not lab_result.gradable else
                                    f"{lab_result.score:g}/{lab_result.max_score:g} rubric points"))
-            if with_details:
+            if every or "lab" in kinds:
                 details[item_id] = ItemDetail(public["title"], None, "", lab=lab_result)
             continue
-        question = bundle.questions[item_id]
-        key = keys[item_id]
         response = row.get("response")
+        if kind != "free" and not (isinstance(response, str) and len(response) > 200):
+            # An objective answer: its score depends on the item and the answer only, and many
+            # candidates give the same answers (the same memo as _score's verdicts).
+            memo = (bundle_hash, item_id, kind, section, points, repr(response))
+            found = _ITEMS.get(memo)
+            if found is None:
+                found = _item_score(questions[item_id], item_id, kind, section, points,
+                                    _score(bundle_id, item_id, kind, keys[item_id], response), response)
+                if len(_ITEMS) >= 200_000:
+                    _ITEMS.clear()
+                _ITEMS[memo] = found
+            items.append(found)
+            if every or kind in kinds:
+                details[item_id] = _detail(questions[item_id], keys[item_id], response, found.detail)
+            continue
+        question = questions[item_id]
+        key = keys[item_id]
         hits: tuple[tuple[str, bool], ...] = ()
         if kind == "free" and isinstance(response, str):
             points_made = [(k["point"], k["any_of"]) for k in key.get("key_points", [])]
@@ -182,20 +206,31 @@ def grade_result(result: SignedResult, bundle: Bundle, sealed: Mapping[str, Any]
                 verdict, made = AnswerScore(0.0, False, "the key's pattern is invalid"), [False] * len(points_made)
             hits = tuple((point, hit) for (point, _), hit in zip(points_made, made, strict=True))
         else:
-            verdict = _score(bundle.id, item_id, kind, key, response)
-        earned = round(points * verdict.fraction, 4)
-        overridden = False
+            verdict = _score(bundle_id, item_id, kind, key, response)
+        score = _item_score(question, item_id, kind, section, points, verdict, response)
         if item_id in latest and kind == "free":
             earned = max(0.0, min(points, float(latest[item_id].points)))
-            overridden = True
-        items.append(ItemScore(item_id, kind, section, question["level"], tuple(question.get("tags", [])), earned,
-                               points, response is not None, earned >= points - 1e-9, verdict.detail, overridden))
-        if with_details:
-            details[item_id] = ItemDetail(question["prompt"], response, _shown(question, response), verdict.detail,
-                                          str(key.get("model_answer", "")), hits)
-    score = total(items, float(bundle.assessment["pass_percent"]))
-    return GradedResult(result, bundle, check, score, details, tuple(overrides),
+            score = ItemScore(item_id, kind, section, score.level, score.tags, earned, points, score.answered,
+                              earned >= points - 1e-9, score.detail, True)
+        items.append(score)
+        if every or kind in kinds:
+            details[item_id] = _detail(question, key, response, verdict.detail, hits)
+    score_total = total(items, float(bundle.assessment["pass_percent"]))
+    return GradedResult(result, bundle, check, score_total, details, tuple(overrides),
                         bool(overrides) if reviewed is None else reviewed)
+
+
+def _item_score(question: Mapping[str, Any], item_id: str, kind: str, section: int, points: float,
+                verdict: AnswerScore, response: Any) -> ItemScore:
+    earned = round(points * verdict.fraction, 4)
+    return ItemScore(item_id, kind, section, question["level"], tuple(question.get("tags", [])), earned, points,
+                     response is not None, earned >= points - 1e-9, verdict.detail)
+
+
+def _detail(question: Mapping[str, Any], key: Mapping[str, Any], response: Any, detail: str,
+            hits: tuple[tuple[str, bool], ...] = ()) -> ItemDetail:
+    return ItemDetail(question["prompt"], response, _shown(question, response), detail,
+                      str(key.get("model_answer", "")), hits)
 
 
 def make_override(graded: GradedResult, item: str, points: float, note: str) -> Override:

@@ -62,6 +62,21 @@ def test_wrong_answers_and_the_starting_config_fail(bad: SignedResult, l2_bundle
     assert "<script>" in graded.details[free.item].shown  # kept as typed; escaped when shown
 
 
+def test_details_of_some_kinds_only_and_scores_given_again_are_the_same(good: SignedResult, bad: SignedResult,
+                                                                       l2_bundle: Bundle,
+                                                                       l2_sealed: dict[str, Any]) -> None:
+    for result in (good, bad):
+        full = grade_result(result, l2_bundle, l2_sealed)
+        again = grade_result(result, l2_bundle, l2_sealed)
+        some = grade_result(result, l2_bundle, l2_sealed, with_details={"free", "lab"})
+        none = grade_result(result, l2_bundle, l2_sealed, with_details=False)
+        assert full.score == again.score == some.score == none.score and full.details == again.details
+        assert not none.details
+        assert some.details == {k: d for k, d in full.details.items()
+                                if next(i.kind for i in full.score.items if i.item == k) in ("free", "lab")}
+        assert {i.kind for i in full.score.items if i.item in some.details} == {"free", "lab"}
+
+
 def test_overrides_need_a_free_text_item_points_in_range_and_a_note(bad: SignedResult, l2_bundle: Bundle,
                                                                     l2_sealed: dict[str, Any]) -> None:
     graded = grade_result(bad, l2_bundle, l2_sealed)
