@@ -78,25 +78,30 @@ def render_markdown(source: str, variables: Mapping[str, Any]) -> str:
     return text
 
 
-_VAR = re.compile(r"\{\{\s*(?P<expr>[A-Za-z][\w]*(?:\.[A-Za-z][\w]*|\[\s*'[^'\\]*'\s*\]|\[\s*\"[^\"\\]*\"\s*\])*)\s*\}\}")
-_PART = re.compile(r"\.(?P<attr>[A-Za-z][\w]*)|\[\s*(?:'(?P<sq>[^']*)'|\"(?P<dq>[^\"]*)\")\s*\]")
+_VAR = re.compile(r"\{\{\s*(?P<expr>[A-Za-z][\w]*(?:\.[A-Za-z][\w]*|\[\s*'[^'\\]*'\s*\]|\[\s*\"[^\"\\]*\"\s*\]|\[\s*\d{1,4}\s*\])*)\s*\}\}")
+_PART = re.compile(r"\.(?P<attr>[A-Za-z][\w]*)|\[\s*(?:'(?P<sq>[^']*)'|\"(?P<dq>[^\"]*)\"|(?P<idx>\d{1,4}))\s*\]")
 
 
 def _lookup(expr: str, variables: Mapping[str, Any]) -> tuple[bool, Any]:
-    """Resolve ``name``, ``a.b`` and ``a['b']`` over plain dicts; (False, None) when not found."""
+    """Resolve ``name``, ``a.b``, ``a['b']`` and ``a[0]`` over plain dicts and lists; (False, None) when not found."""
     head = re.match(r"[A-Za-z][\w]*", expr)
     assert head is not None
     value: Any = variables
-    keys = [head.group(0)] + [m.group("attr") or m.group("sq") or m.group("dq") or "" for m in _PART.finditer(expr, head.end())]
-    for key in keys:
-        if not isinstance(value, Mapping) or key.startswith("_") or key not in value:
+    parts: list[str | int] = [head.group(0)]
+    for m in _PART.finditer(expr, head.end()):
+        parts.append(int(m.group("idx")) if m.group("idx") is not None else m.group("attr") or m.group("sq") or m.group("dq") or "")
+    for key in parts:
+        if isinstance(key, int):
+            if not isinstance(value, list | tuple) or key >= len(value):
+                return False, None
+        elif not isinstance(value, Mapping) or key.startswith("_") or key not in value:
             return False, None
         value = value[key]
     return True, value
 
 
 def _render_simple(source: str, variables: Mapping[str, Any]) -> str | None:
-    """Render text whose only template syntax is plain ``{{ a.b['c'] }}`` lookups, without Jinja.
+    """Render text whose only template syntax is plain ``{{ a.b['c'] }}`` / ``{{ a.b[0] }}`` lookups, without Jinja.
 
     Anything else (tags, comments, filters, unknown names, underscores) returns None and takes the
     full sandboxed path, which also produces the located error messages.

@@ -6,7 +6,7 @@ import pytest
 
 from engine.render import RenderError, internal_links, md_parser, render_markdown
 
-VARS = {"tenant": {"list": ["first"], "name": "Contoso Ltd", "mx_host": "contoso-com.mail.protection.outlook.com",
+VARS = {"tenant": {"list": ["first", "second"], "name": "Contoso Ltd", "mx_host": "contoso-com.mail.protection.outlook.com",
                    "sites": {"hq-office": {"public_ip": "203.0.113.10"}}}}
 
 
@@ -58,6 +58,7 @@ def test_internal_links_are_found_with_lines() -> None:
         "{{ tenant.sites }}",
         "A {{ tenant.sites['hq-office'] }} B {{ tenant.name }}",
         "A {{ tenant.list[0] }} B {{ tenant.name }}",
+        "A {{ tenant.list[ 1 ] }} B {{ tenant.list[0]}}",
     ],
 )
 def test_fast_path_and_full_jinja_agree(source: str) -> None:
@@ -66,3 +67,17 @@ def test_fast_path_and_full_jinja_agree(source: str) -> None:
 
     expected = SandboxedEnvironment(undefined=StrictUndefined).from_string(source).render(**VARS)
     assert render_markdown(source, VARS) == expected
+
+
+def test_fast_path_takes_list_indexes_and_leaves_errors_to_jinja(monkeypatch: pytest.MonkeyPatch) -> None:
+    import engine.render
+
+    def no_jinja(_source: str) -> None:
+        raise AssertionError("the fast path should have rendered this")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(engine.render._ENV, "from_string", no_jinja)
+        assert render_markdown("{{ tenant.list[1] }} at {{ tenant.mx_host }}", VARS) == \
+            "second at contoso-com.mail.protection.outlook.com"
+    with pytest.raises(RenderError, match="unknown template variable"):
+        render_markdown("line\n{{ tenant.list[7] }}", VARS)
