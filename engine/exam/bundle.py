@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine import __version__
 from engine.errors import ExamError, UsageError
@@ -48,22 +48,15 @@ from engine.exam.crypto import (
     verify,
 )
 from engine.exam.keys import AssessorKeys, assessor_home
-from engine.exam.labitem import public_lab, sealed_lab
-from engine.loader import CourseTree
-from engine.models.assessment import Assessment, Pool
-from engine.models.question import (
-    FreeText,
-    Matching,
-    MultipleChoice,
-    Ordering,
-    Question,
-    ShortAnswer,
-    SingleChoice,
-)
-from engine.problems import did_you_mean
-from engine.render import RenderError, render_markdown
 from engine.store import utcnow
 from grading.questions import normalise_answer
+
+if TYPE_CHECKING:
+    # Packing needs the course models; reading and checking a bundle (what graders and reports
+    # do) does not, so they are imported where a bundle is packed.
+    from engine.loader import CourseTree
+    from engine.models.assessment import Assessment, Pool
+    from engine.models.question import Question
 
 __all__ = ["BUNDLE_FORMAT", "Bundle", "find_bundle", "pack", "pool_candidates", "register"]
 
@@ -82,6 +75,8 @@ def pool_candidates(tree: CourseTree, pool: Pool) -> list[str]:
 
 
 def _render(text: str, variables: Mapping[str, Any]) -> str:
+    from engine.render import RenderError, render_markdown
+
     try:
         return render_markdown(text, variables)
     except RenderError:
@@ -99,6 +94,8 @@ def _shuffled(n: int) -> list[int]:
 def _question(q: Question, variables: Mapping[str, Any], salt: bytes, seal_all: bool
               ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(public part, sealed key) of one question."""
+    from engine.models.question import FreeText, Matching, MultipleChoice, Ordering, ShortAnswer, SingleChoice
+
     public: dict[str, Any] = {"kind": q.kind, "level": q.level, "tags": list(q.tags), "points": q.points,
                               "prompt": _render(q.prompt, variables), "sealed": True}
     key: dict[str, Any] = {"kind": q.kind, "explanation": _render(q.explanation, variables)}
@@ -157,6 +154,9 @@ def pack(tree: CourseTree, assessment_id: str, keys: AssessorKeys, *, seal_all: 
         UsageError: when there is no such assessment.
         ExamError: when a pool cannot be filled.
     """
+    from engine.exam.labitem import public_lab, sealed_lab
+    from engine.problems import did_you_mean
+
     if assessment_id not in tree.assessments:
         raise UsageError(f"no assessment {assessment_id!r}.{did_you_mean(assessment_id, list(tree.assessments))} "
                          f"Known: {', '.join(sorted(tree.assessments)) or 'none'}.")

@@ -10,23 +10,22 @@ capture with :func:`grading.grade`, which is pure.
 
 from __future__ import annotations
 
-import asyncio
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any, get_args, get_origin, get_type_hints
+from typing import TYPE_CHECKING, Any, get_args, get_origin, get_type_hints
 
 from engine.errors import ExamError, LabError
 from engine.exam.randomise import TenantMapping, tenant_mapping
-from engine.loader import CourseTree
-from engine.models.course import Course
-from engine.models.lab import Lab, LabSolution, patch_config
-from engine.render import RenderError, render_markdown
 from grading import Result, Rubric, grade
-from labs.devices.config import DeviceConfig
 from labs.records import AuditEntry, SessionRecord, TraceEntry, record_to_json
-from labs.tenant.scenario import TenantScenario
+
+if TYPE_CHECKING:
+    # Building and running a lab needs the course models; grading a capture (what a report does
+    # for every result) does not, so they are imported where they are used.
+    from engine.loader import CourseTree
+    from engine.models.lab import Lab
+    from labs.devices.config import DeviceConfig
 
 __all__ = [
     "ExamLab",
@@ -44,6 +43,8 @@ _PLACEHOLDER_RUBRIC = {"checks": [{"id": "captured", "check": "messages", "min":
 
 
 def _render(text: str, variables: Mapping[str, Any]) -> str:
+    from engine.render import RenderError, render_markdown
+
     try:
         return render_markdown(text, variables)
     except RenderError:
@@ -88,6 +89,8 @@ class ExamLab:
     @property
     def solution_config(self) -> DeviceConfig:
         """The randomised reference solution's config (meaningful on the assessor's side only)."""
+        from engine.models.lab import patch_config
+
         return patch_config(self.lab.start_config, self.lab.solution.config)
 
 
@@ -102,6 +105,14 @@ def build_exam_lab(public: Mapping[str, Any], seed: str, sealed: Mapping[str, An
     Raises:
         ExamError: when the randomised lab does not validate (a bundle that was tampered with).
     """
+    import tempfile
+
+    from engine.loader import CourseTree
+    from engine.models.course import Course
+    from engine.models.lab import Lab, LabSolution
+    from labs.devices.config import DeviceConfig
+    from labs.tenant.scenario import TenantScenario
+
     texts = [public.get("situation", ""), public.get("task", ""), *public.get("admin_tasks", [])]
     mapping = tenant_mapping(seed, public["scenario"], public["start_config"], texts)
     try:
@@ -183,6 +194,8 @@ async def run_capture(runner: Any, config: DeviceConfig, admin: Sequence[str]) -
     Raises:
         LabError: when an admin command fails (nothing is captured; the tenant keeps earlier changes).
     """
+    import asyncio
+
     from engine.labrun import redact_config
 
     outcome = await runner.check(config, admin)
