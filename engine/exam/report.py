@@ -9,8 +9,9 @@ candidate typed can become markup; CSV cells a spreadsheet would run as a formul
 with a quote.
 
 Large reports are graded in worker processes (one per CPU, up to four): each worker reads, checks
-and grades its results and renders their blocks, and only the scores come back, so memory stays
-flat however many results there are.
+and grades its results and renders their HTML blocks and their entries of ``report.json``, and
+only the scores and that text come back, so memory stays flat however many results there are;
+the main process compiles the page's template meanwhile.
 """
 
 from __future__ import annotations
@@ -32,7 +33,14 @@ from engine.exam.bundle import Bundle, find_bundle
 from engine.exam.keys import AssessorKeys, keys_for
 from engine.exam.plan import normalise_candidate
 from engine.exam.result import SignedResult, check_result, result_from_json
-from engine.exam.review import GradedResult, Review, find_review, grade_result, review_from_json
+from engine.exam.review import (
+    GradedResult,
+    Review,
+    find_review,
+    grade_result,
+    review_from_json,
+    reviews_folder,
+)
 from grading import Result
 from grading.assessment import (
     SMALL_SAMPLE,
@@ -86,6 +94,8 @@ class Entry:
     """The candidate's HTML block (already escaped)."""
     overrides: int = -1
     """How many overrides were applied (-1: no review)."""
+    encoded: str = ""
+    """The candidate's entry of ``report.json``, encoded (made with the block; empty: encode when written)."""
 
     @property
     def candidate(self) -> str:
@@ -131,24 +141,7 @@ class Report:
 
     def candidate_rows(self) -> list[dict[str, Any]]:
         """One row per candidate (the CSV and JSON)."""
-        rows = []
-        for c in self.candidates:
-            s = c.score
-            p = c.result.payload
-            row: dict[str, Any] = {
-                "candidate": c.candidate, "attempt": p["attempt"], "file": str(c.result.path or ""),
-                "score": s.score, "max_score": s.max_score, "percent": round(s.percent, 2), "passed": s.passed,
-                "minutes_used": round(float(p["elapsed_seconds"]) / 60, 1), "timed_out": bool(p.get("timed_out")),
-                "started": p["started"], "finished": p["finished"], "reviewed": c.reviewed,
-                "warnings": "; ".join(c.warnings),
-            }
-            for index, title in enumerate(self.sections):
-                got, out_of = s.by_section.get(index, (0.0, 0.0))
-                row[f"section {index + 1}: {title}"] = f"{got:g}/{out_of:g}"
-            for level, (got, out_of) in s.by_level.items():
-                row[f"level {level}"] = f"{got:g}/{out_of:g}"
-            rows.append(row)
-        return rows
+        return [_candidate_row(c, self.sections) for c in self.candidates]
 
     def item_rows(self) -> list[dict[str, Any]]:
         """One row per item."""
@@ -160,6 +153,10 @@ class Report:
 
     def to_json(self) -> dict[str, Any]:
         """The whole report as data."""
+        return {**self._json_head(), "candidates": [_candidate_json(c, self.sections) for c in self.candidates],
+                **self._json_tail()}
+
+    def _json_head(self) -> dict[str, Any]:
         rel = self.reliability
         return {
             "summary": self.summary(),
@@ -167,18 +164,22 @@ class Report:
                             "alpha": _r(rel.alpha), "sem": _r(rel.sem), "max_points": rel.max_points,
                             "mean": _r(rel.mean), "sd": _r(rel.sd), "small_sample": self.small_sample},
             "distribution": {"bins_percent": [f"{i * 10}-{i * 10 + 10}" for i in range(10)], "counts": self.bins},
-            "candidates": [
-                {**row, "by_topic": {t: list(v) for t, v in c.score.by_topic.items()},
-                 "items": [{"item": i.item, "points": i.points, "max_points": i.max_points, "correct": i.correct,
-                            "overridden": i.overridden} for i in c.score.items],
-                 "labs": {k: [{"check": ch.id, "status": ch.status, "points": ch.points, "max_points": ch.max_points}
-                              for ch in lab.checks] for k, lab in c.labs.items()},
-                 "written_answers": c.written}
-                for row, c in zip(self.candidate_rows(), self.candidates, strict=True)],
+        }
+
+    def _json_tail(self) -> dict[str, Any]:
+        return {
             "items": self.item_rows(),
             "refused": [{"file": r.file, "reason": r.reason} for r in self.refused],
             "warnings": self.warnings,
         }
+
+    def json_text(self) -> str:
+        """:meth:`to_json` encoded (compact, UTF-8 characters kept), with each candidate's entry encoded once."""
+        parts = [f"{_encode(k)}:{_encode(v)}" for k, v in self._json_head().items()]
+        candidates = ",".join(c.encoded or _encode(_candidate_json(c, self.sections)) for c in self.candidates)
+        parts.append(f'"candidates":[{candidates}]')
+        parts += [f"{_encode(k)}:{_encode(v)}" for k, v in self._json_tail().items()]
+        return "{" + ",".join(parts) + "}"
 
 
 def _r(value: float | None, digits: int = 3) -> float | None:
@@ -188,6 +189,39 @@ def _r(value: float | None, digits: int = 3) -> float | None:
 def _title(markdown: str, limit: int = 90) -> str:
     text = " ".join(markdown.replace("`", "").replace("*", "").split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _candidate_row(c: Entry, sections: Sequence[str]) -> dict[str, Any]:
+    s = c.score
+    p = c.result.payload
+    row: dict[str, Any] = {
+        "candidate": c.candidate, "attempt": p["attempt"], "file": str(c.result.path or ""),
+        "score": s.score, "max_score": s.max_score, "percent": round(s.percent, 2), "passed": s.passed,
+        "minutes_used": round(float(p["elapsed_seconds"]) / 60, 1), "timed_out": bool(p.get("timed_out")),
+        "started": p["started"], "finished": p["finished"], "reviewed": c.reviewed,
+        "warnings": "; ".join(c.warnings),
+    }
+    for index, title in enumerate(sections):
+        got, out_of = s.by_section.get(index, (0.0, 0.0))
+        row[f"section {index + 1}: {title}"] = f"{got:g}/{out_of:g}"
+    for level, (got, out_of) in s.by_level.items():
+        row[f"level {level}"] = f"{got:g}/{out_of:g}"
+    return row
+
+
+def _candidate_json(c: Entry, sections: Sequence[str]) -> dict[str, Any]:
+    """A candidate's entry of ``report.json``."""
+    return {**_candidate_row(c, sections), "by_topic": {t: list(v) for t, v in c.score.by_topic.items()},
+            "items": [{"item": i.item, "points": i.points, "max_points": i.max_points, "correct": i.correct,
+                       "overridden": i.overridden} for i in c.score.items],
+            "labs": {k: [{"check": ch.id, "status": ch.status, "points": ch.points, "max_points": ch.max_points}
+                         for ch in lab.checks] for k, lab in c.labs.items()},
+            "written_answers": c.written}
+
+
+def _encode(value: Any) -> str:
+    """JSON as ``report.json`` holds it."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 # -- grading one file (in this process or a worker) -------------------------------------------------------
@@ -219,24 +253,31 @@ def _entry(graded: GradedResult, overrides: int) -> Entry:
     entry = Entry(graded.result.trimmed(), graded.score, list(graded.check.warnings), graded.reviewed, labs, written,
                   overrides=overrides)
     shown = [i for i in graded.score.items if i.item in labs or i.item in written]
-    entry.block = render("candidate.html.j2", c=entry, shown=shown, sections=[s["title"] for s in graded.bundle.sections],
+    sections = [s["title"] for s in graded.bundle.sections]
+    entry.block = render("candidate.html.j2", c=entry, shown=shown, sections=sections,
                          titles={k: graded.bundle.labs[k.removeprefix("lab:")]["title"] for k in labs})
+    entry.encoded = _encode(_candidate_json(entry, sections))
     return entry
 
 
-def _grade_result(result: SignedResult, bundle_files: Sequence[Path], reviews: dict[str, Review]) -> Entry:
+def _grade_result(result: SignedResult, bundle_files: Sequence[Path], reviews: dict[str, Review],
+                  folder: Path | None = None) -> Entry:
     bundle, keys, sealed = _open_bundle(result.bundle_id, result.bundle_hash, bundle_files)
     check = check_result(result, bundle)
     if not check.ok:
         raise ExamError(check.problems[0])
-    review = find_review(result, keys, reviews)
+    review = find_review(result, keys, reviews, folder=folder)
     graded = grade_result(result, bundle, sealed, review.overrides if review else (), check=check,
                           with_details=_SHOWN_KINDS, reviewed=review is not None)
     return _entry(graded, len(review.overrides) if review else -1)
 
 
-def _grade_file(path: Path, bundle_files: Sequence[Path], reviews: dict[str, Review]) -> tuple[str, Any]:
-    """Grade one file: ("result", content hash, Entry), ("review", data) or ("refused", Refused)."""
+def _grade_file(path: Path, bundle_files: Sequence[Path], reviews: dict[str, Review],
+                folder: Path | None = None) -> tuple[str, Any]:
+    """Grade one file: ("result", content hash, Entry), ("review", data) or ("refused", Refused).
+
+    ``folder`` is the assessor's reviews folder (found for each file when None).
+    """
     try:
         data, plain = load_json_document(path, "exam result")
         if isinstance(data, dict) and isinstance(data.get("review"), dict):
@@ -244,14 +285,20 @@ def _grade_file(path: Path, bundle_files: Sequence[Path], reviews: dict[str, Rev
         signed = result_from_json(data, str(path), plain=plain)
         del data
         result = SignedResult(signed.payload, signed.signature, path, signed.digest)
-        entry = _grade_result(result, bundle_files, reviews)
+        entry = _grade_result(result, bundle_files, reviews, folder)
         return "result", (_BUNDLES[result.bundle_id][0].assessment["content_hash"], entry)
     except ExamError as exc:
         return "refused", Refused(str(path), exc.message.removeprefix(f"{path}: "))
 
 
 def _grade_chunk(paths: list[Path], bundle_files: Sequence[Path], reviews: dict[str, Review]) -> list[tuple[str, Any]]:
-    return [_grade_file(p, bundle_files, reviews) for p in paths]
+    out: list[tuple[str, Any]] = []
+    folder = None
+    for path in paths:
+        out.append(_grade_file(path, bundle_files, reviews, folder))
+        if folder is None and out[-1][0] == "result":  # the assessor folder exists from here on
+            folder = reviews_folder()
+    return out
 
 
 def build_report(files: Sequence[Path], bundle_files: Sequence[Path] = (), *, workers: int | None = None) -> Report:
@@ -273,16 +320,20 @@ def build_report(files: Sequence[Path], bundle_files: Sequence[Path] = (), *, wo
     count = workers if workers is not None else (min(4, os.cpu_count() or 1) if len(files) >= PARALLEL_FROM else 1)
     outcomes: list[tuple[str, Any]] = []
     if count > 1:
-        size = max(8, len(files) // (count * 4))
+        # Small chunks: a worker that finishes early takes the next one, so neither waits for the
+        # other at the end.
+        size = max(8, len(files) // (count * 16))
         chunks = [files[i:i + size] for i in range(0, len(files), size)]
         import multiprocessing
 
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
         with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context(method)) as pool:
-            for part in pool.map(_grade_chunk, chunks, [bundle_files] * len(chunks), [{}] * len(chunks)):
+            parts = pool.map(_grade_chunk, chunks, [bundle_files] * len(chunks), [{}] * len(chunks))
+            _environment().get_template("report.html.j2")  # compiled while the workers grade
+            for part in parts:
                 outcomes += part
     else:
-        outcomes = [_grade_file(p, bundle_files, {}) for p in files]
+        outcomes = _grade_chunk(files, bundle_files, {})
 
     refused: list[Refused] = []
     entries: list[Entry] = []
@@ -377,7 +428,8 @@ def _environment() -> Any:
 
         env = Environment(loader=FileSystemLoader(str(Path(__file__).parent / "templates")),
                           autoescape=select_autoescape(default=True, default_for_string=True),
-                          undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                          undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                          auto_reload=False)  # the package's templates do not change while it runs
         env.filters["num"] = lambda v, d=2: "–" if v is None else f"{v:.{d}f}"
         env.filters["pts"] = lambda v: f"{v:g}"
         env.filters["clock"] = lambda s: f"{int(s) // 60}:{int(s) % 60:02d}"
@@ -430,7 +482,7 @@ def write_report(report: Report, html_path: Path) -> list[Path]:
     files = [html_path, html_path.with_name(f"{stem}.csv"), html_path.with_name(f"{stem}-items.csv"),
              html_path.with_name(f"{stem}.json")]
     contents = [render_html(report), _csv(report.candidate_rows()), _csv(report.item_rows()),
-                json.dumps(report.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n"]
+                report.json_text() + "\n"]
     for path, text in zip(files, contents, strict=True):
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(text, encoding="utf-8")

@@ -307,7 +307,7 @@ def write_review(review: Review, result_path: Path | None) -> list[Path]:
     """Write a review next to its result and into the assessor folder."""
     document = json.dumps({"review": review.payload, "signature": review.signature}, ensure_ascii=False,
                           indent=1, sort_keys=True) + "\n"
-    targets = [assessor_home() / "reviews" / f"{review.result_digest}.json"]
+    targets = [reviews_folder() / f"{review.result_digest}.json"]
     if result_path is not None:
         targets.insert(0, result_path.with_name(result_path.name.removesuffix(".json") + ".review.json"))
     for target in targets:
@@ -318,11 +318,24 @@ def write_review(review: Review, result_path: Path | None) -> list[Path]:
     return targets
 
 
-def find_review(result: SignedResult, keys: AssessorKeys, extra: Mapping[str, Review] | None = None) -> Review | None:
-    """The review of ``result``: among ``extra`` (by result digest), else the assessor folder's."""
+def reviews_folder() -> Path:
+    """The assessor's folder of stored reviews (``<RELAYLAB_HOME>/assessor/reviews``)."""
+    return assessor_home() / "reviews"
+
+
+def find_review(result: SignedResult, keys: AssessorKeys, extra: Mapping[str, Review] | None = None, *,
+                folder: Path | None = None) -> Review | None:
+    """The review of ``result``: among ``extra`` (by result digest), else the assessor folder's.
+
+    Args:
+        result: the result.
+        keys: the assessor's keys (a stored review is checked with them).
+        extra: reviews at hand, by the digest of the result they review.
+        folder: the assessor's reviews folder, when the caller has it already (found otherwise).
+    """
     if extra and result.digest in extra:
         return extra[result.digest]
-    stored = assessor_home() / "reviews" / f"{result.digest}.json"
+    stored = (folder if folder is not None else reviews_folder()) / f"{result.digest}.json"
     if stored.is_file():
         return load_review(stored, keys)
     return None

@@ -148,6 +148,23 @@ def test_many_results_in_worker_processes_match_one_process(tree: CourseTree, as
     assert miskeyed in flagged
     html = write_report(many, tmp_path / "many.html")[0].read_text()
     assert "likely miskeyed" in html and "Fewer than 30" not in html
+    for report in (one, many):
+        assert all(c.encoded for c in report.candidates)
+        assert report.json_text() == json.dumps(report.to_json(), ensure_ascii=False, separators=(",", ":"))
+    assert (tmp_path / "many.json").read_text() == many.json_text() + "\n"
+
+
+def test_the_json_file_is_the_report_as_data_with_or_without_encoded_entries(two: list[SignedResult],
+                                                                               assessor: AssessorKeys,
+                                                                               tmp_path: Path) -> None:
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(_paths(two)[0].read_text().replace('"Alice Good"', '"Alice Better"'))
+    report = build_report([*_paths(two), tampered])
+    report.warnings.append("a warning with \"quotes\", <b>markup</b> and é")
+    whole = json.dumps(report.to_json(), ensure_ascii=False, separators=(",", ":"))
+    assert report.json_text() == whole and "<script>alert(" in whole and report.refused
+    report.candidates[0].encoded = ""  # an entry made elsewhere is encoded when written
+    assert report.json_text() == whole
 
 
 def test_report_command(two: list[SignedResult], assessor: AssessorKeys, tmp_path: Path,
