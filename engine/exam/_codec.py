@@ -19,6 +19,7 @@ import base64
 import hashlib
 import json
 import re
+import stat
 import sys
 from pathlib import Path
 from types import FrameType
@@ -127,12 +128,13 @@ def load_json_document(path: Path, what: str, max_bytes: int = 256 * 1024 * 1024
     """
     a = "an" if what[:1].lower() in "aeiou" else "a"
     try:
-        size = path.stat().st_size
+        status = path.stat()
     except FileNotFoundError:
         raise ExamError(f"{path}: no such file") from None
     except OSError as exc:
         raise ExamError(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
-    if path.is_dir():
+    size = status.st_size
+    if stat.S_ISDIR(status.st_mode):
         raise ExamError(f"{path}: is a folder, not {a} {what}")
     if size > max_bytes:
         raise ExamError(f"{path}: {size} bytes is too large for {a} {what}")
@@ -167,8 +169,9 @@ def load_json_document(path: Path, what: str, max_bytes: int = 256 * 1024 * 1024
         raise ExamError(f"{path}: not a readable {what}: nested too deeply") from None
 
 
-# Digits become "0", what may come just before a number ("," ":" and blanks) ":", and "[" "{" "[".
-_SHAPE = bytes(0x30 if 0x30 <= b <= 0x39 else 0x3A if b in b",: \t\n\r" else 0x5B if b in b"[{" else b
+# Digits become "0"; what may come just before a digit of a number ("," ":" "-" and blanks) becomes
+# ":"; "[" and "{" become "[".
+_SHAPE = bytes(0x30 if 0x30 <= b <= 0x39 else 0x3A if b in b",:- \t\n\r" else 0x5B if b in b"[{" else b
                for b in range(256))
 _WIDE = b"0" * 19
 
@@ -180,8 +183,7 @@ def _may_hold_wide_integer(shape: bytes) -> bool:
     text is left to json.loads. Digits inside strings may give a false alarm (the text is then
     parsed by json.loads), never a missed number.
     """
-    return shape.startswith((_WIDE, b"-" + _WIDE)) or any(
-        before + _WIDE in shape for before in (b":", b":-", b"[", b"[-"))
+    return shape.startswith(_WIDE) or b":" + _WIDE in shape or b"[" + _WIDE in shape
 
 
 def _nesting_json_reads(shape: bytes, data: Any) -> bool:

@@ -244,6 +244,8 @@ def _decoder(tp: Any) -> _Decoder:
         names = [f.name for f in fields(tp)]
         _DECODERS[tp] = lambda v: decode(v)  # recursive types resolve through the table
         parts = {name: _decoder(hints[name]) for name in names}
+        kept = [k for k in names if parts[k] is _keep]  # values taken as they are
+        built = [(k, parts[k]) for k in names if parts[k] is not _keep]
         cls = tp
 
         def decode(value: Any) -> Any:
@@ -252,7 +254,11 @@ def _decoder(tp: Any) -> _Decoder:
             if not isinstance(value, Mapping):
                 raise ValueError(f"{cls.__name__}: expected a mapping")
             try:
-                return cls(**{k: parts[k](value[k]) for k in names if k in value})
+                kwargs = {k: value[k] for k in kept if k in value}
+                for k, part in built:
+                    if k in value:
+                        kwargs[k] = part(value[k])
+                return cls(**kwargs)
             except (TypeError, KeyError, AttributeError) as exc:
                 raise ValueError(f"{cls.__name__}: {exc}") from None
     elif origin is tuple:
@@ -266,10 +272,13 @@ def _decoder(tp: Any) -> _Decoder:
         def decode(value: Any) -> Any:
             return None if value is None else dict(value)
     else:
-        def decode(value: Any) -> Any:
-            return value
+        decode = _keep
     _DECODERS[tp] = decode
     return decode
+
+
+def _keep(value: Any) -> Any:
+    return value
 
 
 def grade_capture(rubric: Rubric, capture: LabCapture) -> Result:

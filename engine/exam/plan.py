@@ -89,9 +89,16 @@ class Plan:
 def _display_order(question: Mapping[str, Any], rng: random.Random) -> tuple[int, ...]:
     kind = question["kind"]
     size = len(question.get("options") or question.get("items") or question.get("rights") or []) \
-        if kind in ("single", "multiple", "order", "match") else 0
-    keys = [rng.random() for _ in range(size)]
+        if kind in _ORDERED else 0
+    if not size:
+        return ()
+    rand = rng.random
+    keys = [rand() for _ in range(size)]
     return tuple(sorted(range(size), key=keys.__getitem__))
+
+
+_ORDERED = frozenset({"single", "multiple", "order", "match"})
+"""Kinds whose options, items or right-hand sides are shown in a per-candidate order."""
 
 
 def plan_attempt(payload: Mapping[str, Any], seed: str) -> Plan:
@@ -118,7 +125,8 @@ def plan_attempt(payload: Mapping[str, Any], seed: str) -> Plan:
                        for q in picked]
         shuffle.shuffle(chosen)
         for qid, points in chosen:
-            items.append(PlannedItem(qid, questions[qid]["kind"], si, points, _display_order(questions[qid], options)))
+            question = questions[qid]
+            items.append(PlannedItem(qid, question["kind"], si, points, _display_order(question, options)))
         for lab in section["labs"]:
             items.append(PlannedItem(f"lab:{lab}", "lab", si, float(section["lab_points"])))
     return Plan(seed, tuple(items))
