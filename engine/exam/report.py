@@ -45,6 +45,7 @@ from grading import Result
 from grading.assessment import (
     SMALL_SAMPLE,
     ExamScore,
+    ItemScore,
     ItemStats,
     Reliability,
     histogram,
@@ -211,10 +212,20 @@ def _candidate_row(c: Entry, sections: Sequence[str]) -> dict[str, Any]:
 
 def _candidate_json(c: Entry, sections: Sequence[str]) -> dict[str, Any]:
     """A candidate's entry of ``report.json``."""
-    return {**_candidate_row(c, sections), "by_topic": {t: list(v) for t, v in c.score.by_topic.items()},
-            "items": [{"item": i.item, "points": i.points, "max_points": i.max_points, "correct": i.correct,
-                       "overridden": i.overridden} for i in c.score.items],
-            "labs": {k: [{"check": ch.id, "status": ch.status, "points": ch.points, "max_points": ch.max_points}
+    return {**_candidate_head(c, sections), "items": [_item_json(i) for i in c.score.items], **_candidate_tail(c)}
+
+
+def _candidate_head(c: Entry, sections: Sequence[str]) -> dict[str, Any]:
+    return {**_candidate_row(c, sections), "by_topic": {t: list(v) for t, v in c.score.by_topic.items()}}
+
+
+def _item_json(i: ItemScore) -> dict[str, Any]:
+    return {"item": i.item, "points": i.points, "max_points": i.max_points, "correct": i.correct,
+            "overridden": i.overridden}
+
+
+def _candidate_tail(c: Entry) -> dict[str, Any]:
+    return {"labs": {k: [{"check": ch.id, "status": ch.status, "points": ch.points, "max_points": ch.max_points}
                          for ch in lab.checks] for k, lab in c.labs.items()},
             "written_answers": c.written}
 
@@ -222,6 +233,28 @@ def _candidate_json(c: Entry, sections: Sequence[str]) -> dict[str, Any]:
 def _encode(value: Any) -> str:
     """JSON as ``report.json`` holds it."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _encode_candidate(c: Entry, sections: Sequence[str]) -> str:
+    """``_encode(_candidate_json(c, sections))``, with the items encoded once per item score.
+
+    Objective answers' item scores are shared between the candidates who gave the same answer
+    (see :func:`engine.exam.review.grade_result`), so most items are encoded already.
+    """
+    items = []
+    for item in c.score.items:
+        found = _ITEM_TEXT.get(id(item))
+        if found is None or found[0] is not item:
+            if len(_ITEM_TEXT) >= 200_000:
+                _ITEM_TEXT.clear()
+            found = _ITEM_TEXT[id(item)] = (item, _encode(_item_json(item)))
+        items.append(found[1])
+    head, tail = _encode(_candidate_head(c, sections)), _encode(_candidate_tail(c))
+    return f'{head[:-1]},"items":[{",".join(items)}],{tail[1:]}'
+
+
+_ITEM_TEXT: dict[int, tuple[ItemScore, str]] = {}
+"""id of an item score → (the item score, its entry in a candidate's "items", encoded)."""
 
 
 # -- grading one file (in this process or a worker) -------------------------------------------------------
@@ -256,7 +289,7 @@ def _entry(graded: GradedResult, overrides: int) -> Entry:
     sections = [s["title"] for s in graded.bundle.sections]
     entry.block = render("candidate.html.j2", c=entry, shown=shown, sections=sections,
                          titles={k: graded.bundle.labs[k.removeprefix("lab:")]["title"] for k in labs})
-    entry.encoded = _encode(_candidate_json(entry, sections))
+    entry.encoded = _encode_candidate(entry, sections)
     return entry
 
 
