@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Plan", "PlannedItem", "derive_seed", "normalise_candidate", "plan_attempt"]
+__all__ = ["Plan", "PlannedItem", "derive_seed", "normalise_candidate", "plan_attempt", "plan_rows"]
 
 
 def normalise_candidate(name: str) -> str:
@@ -107,6 +107,11 @@ def plan_attempt(payload: Mapping[str, Any], seed: str) -> Plan:
     Sections keep their order; within a section the fixed and drawn questions are shuffled and
     the labs follow them. A question is never drawn twice.
     """
+    return Plan(seed, tuple(PlannedItem(*row) for row in plan_rows(payload, seed)))
+
+
+def plan_rows(payload: Mapping[str, Any], seed: str) -> list[tuple[str, str, int, float, tuple[int, ...]]]:
+    """The items :func:`plan_attempt` draws, as ``(id, kind, section, points, order)`` rows."""
     questions = payload["questions"]
     used: set[str] = set()
     for section in payload["sections"]:
@@ -114,7 +119,7 @@ def plan_attempt(payload: Mapping[str, Any], seed: str) -> Plan:
     draw = _rng(seed, "draw")
     shuffle = _rng(seed, "order")
     options = _rng(seed, "options")
-    items: list[PlannedItem] = []
+    rows: list[tuple[str, str, int, float, tuple[int, ...]]] = []
     for si, section in enumerate(payload["sections"]):
         chosen: list[tuple[str, float]] = [(q, float(questions[q]["points"])) for q in section["fixed"]]
         for pool in section["pools"]:
@@ -126,7 +131,7 @@ def plan_attempt(payload: Mapping[str, Any], seed: str) -> Plan:
         shuffle.shuffle(chosen)
         for qid, points in chosen:
             question = questions[qid]
-            items.append(PlannedItem(qid, question["kind"], si, points, _display_order(question, options)))
+            rows.append((qid, question["kind"], si, points, _display_order(question, options)))
         for lab in section["labs"]:
-            items.append(PlannedItem(f"lab:{lab}", "lab", si, float(section["lab_points"])))
-    return Plan(seed, tuple(items))
+            rows.append((f"lab:{lab}", "lab", si, float(section["lab_points"]), ()))
+    return rows

@@ -39,7 +39,7 @@ from engine.exam.crypto import (
     short_hash,
     sign,
 )
-from engine.exam.plan import derive_seed, plan_attempt
+from engine.exam.plan import derive_seed, plan_rows
 from grading.questions import normalise_answer
 
 if TYPE_CHECKING:
@@ -280,7 +280,7 @@ def check_result(result: SignedResult, bundle: Bundle | None, *, attempt_code: s
             out.problems.append("the seed is not the one this bundle gives this candidate and attempt: the items "
                                 "were not drawn by relaylab")
         else:
-            plan = [(i.id, i.kind, i.section, i.points, list(i.order)) for i in plan_attempt(bundle.payload, p["seed"]).items]
+            plan = [(i, kind, s, points, list(order)) for i, kind, s, points, order in plan_rows(bundle.payload, p["seed"])]
             given = [(row.get("id"), row.get("kind"), row.get("section"), row.get("points"), row.get("order"))
                      for row in p["items"]]
             if given != plan:
