@@ -3,6 +3,7 @@ answers saved as they are given (and put back on resume), a lab run in a worker,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,21 @@ tree = helpers.tree
 SIZE = (110, 40)
 
 
+async def until(pilot: Any, check: Callable[[], object], rounds: int = 100) -> None:
+    """Let the app work (workers, messages, repaints) until ``check()`` holds; give up after ~5 s.
+
+    The assertion that follows still decides: this only waits as long as a busy machine needs.
+    """
+    for _ in range(rounds):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.05)
+        try:
+            if check():
+                return
+        except Exception:  # the widget looked for may not be mounted yet
+            pass
+
+
 def _index(attempt: Attempt, kind: str) -> int:
     return next(n for n, item in enumerate(attempt.plan.items) if item.kind == kind)
 
@@ -47,7 +63,7 @@ async def test_take_an_exam_in_the_app(l2_bundle: Bundle, l2_sealed: dict[str, A
             await pilot.pause()
             assert isinstance(app.screen, ExamIntroScreen) and not attempt.started
             await pilot.click("#start")
-            await pilot.pause(0.3)
+            await until(pilot, lambda: isinstance(app.screen, ExamScreen))
             screen = app.screen
             assert isinstance(screen, ExamScreen) and attempt.started
             clock.advance(65)
@@ -59,7 +75,7 @@ async def test_take_an_exam_in_the_app(l2_bundle: Bundle, l2_sealed: dict[str, A
             await pilot.pause(0.2)
             await pilot.press(*"smtp.office365.com")
             await pilot.press("enter")  # Enter in a short answer saves it
-            await pilot.pause(0.1)
+            await until(pilot, lambda: attempt.answer_of(attempt.plan.items[short].id))
             assert attempt.answer_of(attempt.plan.items[short].id) == "smtp.office365.com"
 
             single = _index(attempt, "single")
@@ -67,8 +83,8 @@ async def test_take_an_exam_in_the_app(l2_bundle: Bundle, l2_sealed: dict[str, A
             await pilot.pause(0.2)
             screen.query_one(ExamQuestion).card.query(RadioButton).first().value = True
             await pilot.press("ctrl+n")  # moving on saves the answer
-            await pilot.pause(0.2)
             item = attempt.plan.items[single]
+            await until(pilot, lambda: attempt.answer_of(item.id))
             assert attempt.answer_of(item.id) == item.order[0]
 
             lab = len(attempt.plan.items) - 1
@@ -84,9 +100,7 @@ async def test_take_an_exam_in_the_app(l2_bundle: Bundle, l2_sealed: dict[str, A
             await pilot.press("f9")
             await pilot.pause(0.2)
             await pilot.click("#yes")
-            await pilot.pause(0.5)
-            await app.workers.wait_for_complete()
-            await pilot.pause(0.3)
+            await until(pilot, lambda: isinstance(app.screen, ExamDoneScreen) and attempt.submitted)
             assert isinstance(app.screen, ExamDoneScreen) and attempt.submitted
             await pilot.press("q")
         assert app.result is not None and (tmp_path / "tess.json").is_file()
@@ -107,14 +121,14 @@ async def test_resume_puts_saved_answers_back(l2_bundle: Bundle) -> None:
     with Attempt.open(l2_bundle, name, clock=clock) as again:
         app = ExamApp(again)
         async with app.run_test(size=SIZE) as pilot:
-            await pilot.pause(0.3)
+            await until(pilot, lambda: isinstance(app.screen, ExamScreen))
             screen = app.screen
             assert isinstance(screen, ExamScreen)  # no instructions again: the timer is running
             await screen.show(short)
-            await pilot.pause(0.3)
+            await until(pilot, lambda: screen.query_one(Input).value == "Get-TransportConfig")
             assert screen.query_one(Input).value == "Get-TransportConfig"
             await screen.show(single)
-            await pilot.pause(0.3)
+            await until(pilot, lambda: screen.query_one(RadioSet).pressed_index == 1)
             assert screen.query_one(RadioSet).pressed_index == 1
             await pilot.press("ctrl+q")
             await pilot.pause(0.3)
@@ -132,9 +146,7 @@ async def test_time_up_hands_in_what_was_saved(l2_bundle: Bundle) -> None:
             screen = app.screen
             assert isinstance(screen, ExamScreen)
             screen.tick()
-            await pilot.pause(0.5)
-            await app.workers.wait_for_complete()
-            await pilot.pause(0.3)
+            await until(pilot, lambda: isinstance(app.screen, ExamDoneScreen))
             assert isinstance(app.screen, ExamDoneScreen)
             assert app.result is not None and app.result["result"]["timed_out"]
             await pilot.press("q")
