@@ -113,8 +113,10 @@ class CourseMapScreen(Screen[None]):
             select_line = next((node for node in self._outline_nodes(tree) if node.data is not None and
                                 (node.data.kind, node.data.id) == (outline.resume.kind, outline.resume.id)), None)
         if select_line is not None:
-            # every node is expanded and the root hidden, so a node's line is its pre-order position
-            tree.move_cursor_to_line(self._outline_nodes(tree).index(select_line))
+            # every node is expanded and the root hidden, so a node's line is its pre-order position;
+            # moved once the tree is laid out: before that it has no height and would scroll the
+            # cursor's line to the top, hiding the lines above it
+            self.call_after_refresh(tree.move_cursor_to_line, self._outline_nodes(tree).index(select_line))
         tree.focus()
 
     @staticmethod
