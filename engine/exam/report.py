@@ -243,18 +243,18 @@ def _encode_candidate(c: Entry, sections: Sequence[str]) -> str:
     """
     items = []
     for item in c.score.items:
-        found = _ITEM_TEXT.get(id(item))
-        if found is None or found[0] is not item:
+        text = _ITEM_TEXT.get(item)
+        if text is None:
             if len(_ITEM_TEXT) >= 200_000:
                 _ITEM_TEXT.clear()
-            found = _ITEM_TEXT[id(item)] = (item, _encode(_item_json(item)))
-        items.append(found[1])
+            text = _ITEM_TEXT[item] = _encode(_item_json(item))
+        items.append(text)
     head, tail = _encode(_candidate_head(c, sections)), _encode(_candidate_tail(c))
     return f'{head[:-1]},"items":[{",".join(items)}],{tail[1:]}'
 
 
-_ITEM_TEXT: dict[int, tuple[ItemScore, str]] = {}
-"""id of an item score → (the item score, its entry in a candidate's "items", encoded)."""
+_ITEM_TEXT: dict[ItemScore, str] = {}
+"""Item score → its entry in a candidate's "items", encoded (equal scores encode alike)."""
 
 
 # -- grading one file (in this process or a worker) -------------------------------------------------------

@@ -110,22 +110,6 @@ def _shown(question: Mapping[str, Any], response: Any) -> str:
     return str(response)
 
 
-_VERDICTS: dict[tuple[str, str, str], AnswerScore] = {}
-
-
-def _score(bundle_id: str, item_id: str, kind: str, key: Mapping[str, Any], response: Any) -> AnswerScore:
-    """Score an answer, remembering verdicts on short answers (many candidates give the same ones)."""
-    if kind == "free" or isinstance(response, str) and len(response) > 200:
-        return score_response(kind, key, response)
-    memo = (bundle_id, item_id, repr(response))
-    found = _VERDICTS.get(memo)
-    if found is None:
-        if len(_VERDICTS) >= 200_000:
-            _VERDICTS.clear()
-        found = _VERDICTS[memo] = score_response(kind, key, response)
-    return found
-
-
 _ITEMS: dict[tuple[str, str, str, Any, Any, str], ItemScore] = {}
 """(bundle, item, kind, section, points, answer) → the item's score, for answers scored like short ones."""
 
@@ -155,7 +139,7 @@ def grade_result(result: SignedResult, bundle: Bundle, sealed: Mapping[str, Any]
     kinds = frozenset() if isinstance(with_details, bool) else frozenset(with_details)
     keys = sealed["questions"]
     questions = bundle.questions
-    bundle_id, bundle_hash = bundle.id, bundle.hash
+    bundle_hash = bundle.hash
     latest = {o.item: o for o in overrides}
     items: list[ItemScore] = []
     details: dict[str, ItemDetail] = {}
@@ -182,12 +166,12 @@ def grade_result(result: SignedResult, bundle: Bundle, sealed: Mapping[str, Any]
         response = row.get("response")
         if kind != "free" and not (isinstance(response, str) and len(response) > 200):
             # An objective answer: its score depends on the item and the answer only, and many
-            # candidates give the same answers (the same memo as _score's verdicts).
+            # candidates give the same answers, so each is scored once.
             memo = (bundle_hash, item_id, kind, section, points, repr(response))
             found = _ITEMS.get(memo)
             if found is None:
                 found = _item_score(questions[item_id], item_id, kind, section, points,
-                                    _score(bundle_id, item_id, kind, keys[item_id], response), response)
+                                    score_response(kind, keys[item_id], response), response)
                 if len(_ITEMS) >= 200_000:
                     _ITEMS.clear()
                 _ITEMS[memo] = found
@@ -206,7 +190,7 @@ def grade_result(result: SignedResult, bundle: Bundle, sealed: Mapping[str, Any]
                 verdict, made = AnswerScore(0.0, False, "the key's pattern is invalid"), [False] * len(points_made)
             hits = tuple((point, hit) for (point, _), hit in zip(points_made, made, strict=True))
         else:
-            verdict = _score(bundle_id, item_id, kind, key, response)
+            verdict = score_response(kind, key, response)
         score = _item_score(question, item_id, kind, section, points, verdict, response)
         if item_id in latest and kind == "free":
             earned = max(0.0, min(points, float(latest[item_id].points)))
