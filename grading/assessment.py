@@ -35,6 +35,8 @@ from grading.result import Result
 
 __all__ = [
     "SMALL_SAMPLE",
+    "answer_points",
+    "full_marks",
     "ExamScore",
     "ItemScore",
     "ItemStats",
@@ -153,6 +155,16 @@ def lab_item_points(result: Result, points: float) -> tuple[float, bool]:
     if not result.gradable or result.max_score <= 0:
         return 0.0, False
     return round(points * result.score / result.max_score, 4), result.passed
+
+
+def answer_points(points: float, fraction: float) -> float:
+    """A question item's points: the answer's fraction of ``points``."""
+    return round(points * fraction, 4)
+
+
+def full_marks(earned: float, points: float) -> bool:
+    """Whether ``earned`` is all of ``points`` (item scores are rounded to four places)."""
+    return earned >= points - 1e-9
 
 
 @dataclass(frozen=True)

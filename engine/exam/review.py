@@ -29,7 +29,16 @@ from engine.exam.labitem import LabCapture, exam_rubric, grade_capture
 from engine.exam.result import ResultCheck, SignedResult, check_result
 from engine.store import utcnow
 from grading import Result
-from grading.assessment import ExamScore, ItemScore, key_points_score, lab_item_points, score_response, total
+from grading.assessment import (
+    ExamScore,
+    ItemScore,
+    answer_points,
+    full_marks,
+    key_points_score,
+    lab_item_points,
+    score_response,
+    total,
+)
 from grading.questions import AnswerScore
 
 __all__ = ["REVIEW_FORMAT", "GradedResult", "Override", "Review", "find_review", "grade_result",
@@ -157,7 +166,7 @@ def grade_result(result: SignedResult, bundle: Bundle, sealed: Mapping[str, Any]
                 lab_result = grade_capture(rubric, LabCapture.from_json(final))
             earned, passed = lab_item_points(lab_result, points)
             items.append(ItemScore(item_id, "lab", section, public["level"], tuple(public.get("tags", [])), earned,
-                                   points, final is not None, passed and earned >= points - 1e-9,
+                                   points, final is not None, passed and full_marks(earned, points),
                                    lab_result.reason if not lab_result.gradable else
                                    f"{lab_result.score:g}/{lab_result.max_score:g} rubric points"))
             if every or "lab" in kinds:
@@ -195,7 +204,7 @@ def grade_result(result: SignedResult, bundle: Bundle, sealed: Mapping[str, Any]
         if item_id in latest and kind == "free":
             earned = max(0.0, min(points, float(latest[item_id].points)))
             score = ItemScore(item_id, kind, section, score.level, score.tags, earned, points, score.answered,
-                              earned >= points - 1e-9, score.detail, True)
+                              full_marks(earned, points), score.detail, True)
         items.append(score)
         if every or kind in kinds:
             details[item_id] = _detail(question, key, response, verdict.detail, hits)
@@ -206,9 +215,9 @@ def grade_result(result: SignedResult, bundle: Bundle, sealed: Mapping[str, Any]
 
 def _item_score(question: Mapping[str, Any], item_id: str, kind: str, section: int, points: float,
                 verdict: AnswerScore, response: Any) -> ItemScore:
-    earned = round(points * verdict.fraction, 4)
+    earned = answer_points(points, verdict.fraction)
     return ItemScore(item_id, kind, section, question["level"], tuple(question.get("tags", [])), earned, points,
-                     response is not None, earned >= points - 1e-9, verdict.detail)
+                     response is not None, full_marks(earned, points), verdict.detail)
 
 
 def _detail(question: Mapping[str, Any], key: Mapping[str, Any], response: Any, detail: str,

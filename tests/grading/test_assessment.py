@@ -11,6 +11,8 @@ import pytest
 from grading import CheckResult, Result
 from grading.assessment import (
     ItemScore,
+    answer_points,
+    full_marks,
     histogram,
     item_statistics,
     key_points_score,
@@ -195,6 +197,12 @@ def test_lab_points_scale_the_rubric_and_ignore_ungradable_runs() -> None:
     assert lab_item_points(Result(True, 3, 4, False, (check,)), 10) == (7.5, False)
     assert lab_item_points(Result(True, 4, 4, True), 10) == (10.0, True)
     assert lab_item_points(Result.not_gradable("nothing captured", 4), 10) == (0.0, False)
+
+
+def test_question_points_are_the_answer_fraction_and_full_marks_allow_rounding() -> None:
+    assert answer_points(3, 1 / 3) == 1.0 and answer_points(2, 0.5) == 1.0 and answer_points(1.5, 0.0) == 0.0
+    assert full_marks(answer_points(0.7, 1.0), 0.7) and full_marks(0.99999999999, 1.0)
+    assert not full_marks(answer_points(1, 0.9999), 1)
 
 
 def test_totals_by_section_level_and_topic() -> None:
