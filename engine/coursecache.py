@@ -36,10 +36,14 @@ def course_fingerprint(root: Path) -> str:
     return digest.hexdigest()[:32]
 
 
+def _place(root: Path) -> str:
+    """The part of the cache file's name that stands for the course folder."""
+    return "course-" + hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]
+
+
 def cache_file(root: Path) -> Path:
     """Where the cached tree of the course in ``root`` is kept now."""
-    place = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]
-    return data_home() / "cache" / f"course-{place}-{course_fingerprint(root)}.pickle"
+    return data_home() / "cache" / f"{_place(root)}-{course_fingerprint(root)}.pickle"
 
 
 def load_course_cached(root: Path) -> CourseTree:
@@ -58,8 +62,7 @@ def load_course_cached(root: Path) -> CourseTree:
     tree = load_course(root)
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        place = cache.name.split("-")[1]
-        for old in cache.parent.glob(f"course-{place}-*.pickle"):
+        for old in cache.parent.glob(f"{_place(root)}-*.pickle"):
             old.unlink(missing_ok=True)
         tmp = cache.with_suffix(f".{id(tree)}.tmp")
         tmp.write_bytes(pickle.dumps(tree, protocol=pickle.HIGHEST_PROTOCOL))
